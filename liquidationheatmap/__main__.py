@@ -1,0 +1,5 @@
+import sys
+
+from liquidationheatmap.cli import main
+
+sys.exit(main())
