@@ -187,8 +187,9 @@ def find_zones(
     liquidation_price, live_notional, current_price; any leverage split is summed per price bin).
     A point is one price bin: x = ln(liquidation_price / current_price), weighted by live notional in
     units of the group's median bin (see normalised_weights: a core point needs about min_samples
-    typical bins' worth of notional within eps). ``eps`` (in those log units, ~ a fraction of price) is taken from the
-    knee of the weighted k-distance curve with k = min_samples unless given, floored at ``min_eps``.
+    typical bins' worth of notional within eps). ``eps`` (in those log units, ~ a fraction of price)
+    is taken from the knee of the weighted k-distance curve with k = min_samples unless given, floored
+    at ``min_eps``.
 
     Output, one row per zone (noise bins belong to no zone), ordered by symbol, model, side, price:
     symbol, model, side, zone_id (1.. by ascending price within the group), centroid_price

@@ -59,8 +59,9 @@ def test_noise_bins_are_in_no_zone():
 def test_tuned_eps_is_the_k_distance_knee_in_log_price_units():
     zones = find_zones(planted_levels())
     # Median bin notional is 300, weights are notional / 300 × 3 / 2.5: a cluster B bin (weight 2)
-    # reaches 3 with one neighbour, a cluster A bin (weight 1.2) needs two. The largest in-cluster k-distance is A's lowest bin (price 775)
-    # reaching 795, two bins up; in log units the lowest prices are the farthest apart.
+    # reaches 3 with one neighbour, a cluster A bin (weight 1.2) needs two. The largest in-cluster
+    # k-distance is A's lowest bin (price 775) reaching 795, two bins up; in log units the lowest
+    # prices are the farthest apart.
     expected = np.log(795.0 / 775.0)
     assert zones["eps"].iloc[0] == pytest.approx(expected, rel=1e-12)
     assert zones["eps"].nunique() == 1
@@ -150,7 +151,7 @@ def test_knee_is_the_last_point_of_the_flat_part():
 
 
 def test_missing_columns_and_bad_parameters_are_named():
-    with pytest.raises(ValueError, match="levels: missing column.*current_price"):
+    with pytest.raises(ValueError, match=r"levels: missing column.*current_price"):
         find_zones(planted_levels().drop(columns=["current_price"]))
     with pytest.raises(ValueError, match="min_samples must be an integer"):
         find_zones(planted_levels(), min_samples=0)
