@@ -209,6 +209,18 @@ def _remove_stale_temps(final: Path) -> None:
             stale.unlink()
 
 
+def _remove_empty_folders(folder: Path, root: Path) -> None:
+    """Undo the folders made for a file that was not kept (a 404 must not leave an empty tree)."""
+    root = root.absolute()
+    folder = folder.absolute()
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()  # only succeeds when empty; another file of the folder may be in flight
+        except OSError:
+            return
+        folder = folder.parent
+
+
 def _stream_to(client: httpx.Client, url: str, target: Path, on_bytes: Callable[[int], None]) -> int:
     """GET url into target; returns the byte count. Raises _NotFound, _Transient or _Permanent."""
     try:
@@ -288,7 +300,10 @@ def download_file(
     final_zip = config.local_zip(file)
     if _verified_locally(final_zip):
         return FileResult(file, PRESENT, final_zip.stat().st_size, 0)
-    final_zip.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        final_zip.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return FileResult(file, FAILED, 0, 0, f"cannot create {final_zip.parent}: {error}")
     _remove_stale_temps(final_zip)
     _remove_stale_temps(final_zip.with_name(final_zip.name + ".CHECKSUM"))
     attempts = 0
@@ -329,13 +344,41 @@ class ProgressSink:
     def bytes_received(self, count: int) -> None: ...
 
 
+def _collect(
+    running: set[Future[FileResult]],
+    submit: Callable[[ArchiveFile], None],
+    report: DownloadReport,
+    sink: ProgressSink,
+    start: date | None,
+    end: date | None,
+) -> None:
+    """Gather results as transfers finish; a monthly 404 queues its daily files in its place."""
+    while running:
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in done:
+            running.discard(future)
+            result = future.result()
+            if (
+                result.status == MISSING
+                and result.file.frequency == "monthly"
+                and get_spec(result.file.dataset).daily
+            ):
+                result.status = FALLBACK
+                result.reason = f"{result.reason}; fetching its daily files instead"
+                dailies = [d for d in daily_files_of_month(result.file) if _in_range(d.first_day, start, end)]
+                sink.add_files(len(dailies))
+                for daily in dailies:
+                    submit(daily)
+            report.results.append(result)
+            sink.file_done(result)
+
+
 def download_archive(
     plan: Iterable[ArchiveFile],
     config: DownloadConfig,
     progress: ProgressSink | None = None,
     start: date | None = None,
     end: date | None = None,
-    transport: httpx.BaseTransport | None = None,
 ) -> DownloadReport:
     """Fetch every planned file with at most `config.concurrency` transfers at once.
 
@@ -351,9 +394,7 @@ def download_archive(
     report = DownloadReport(start=start, end=end)
     limits = httpx.Limits(max_connections=config.concurrency, max_keepalive_connections=config.concurrency)
     with (
-        httpx.Client(
-            timeout=config.timeout, limits=limits, follow_redirects=True, transport=transport
-        ) as client,
+        httpx.Client(timeout=config.timeout, limits=limits, follow_redirects=True) as client,
         ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="download") as pool,
     ):
         running: set[Future[FileResult]] = set()
@@ -361,28 +402,19 @@ def download_archive(
         def submit(file: ArchiveFile) -> None:
             running.add(pool.submit(download_file, client, config, file, sink.bytes_received))
 
-        for file in pending:
-            submit(file)
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                running.discard(future)
-                result = future.result()
-                if (
-                    result.status == MISSING
-                    and result.file.frequency == "monthly"
-                    and get_spec(result.file.dataset).daily
-                ):
-                    result.status = FALLBACK
-                    result.reason = f"{result.reason}; fetching its daily files instead"
-                    dailies = [
-                        d for d in daily_files_of_month(result.file) if _in_range(d.first_day, start, end)
-                    ]
-                    sink.add_files(len(dailies))
-                    for daily in dailies:
-                        submit(daily)
-                report.results.append(result)
-                sink.file_done(result)
+        try:
+            for file in pending:
+                submit(file)
+            _collect(running, submit, report, sink, start, end)
+        except BaseException:  # Ctrl-C: drop queued files; transfers in flight clean their temp files
+            for future in running:
+                future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    # After all transfers (no thread can be about to write there): folders made for files not kept.
+    for result in report.results:
+        if result.status in (MISSING, FAILED):
+            _remove_empty_folders(config.local_zip(result.file).parent, config.out)
     # a monthly file before the daily files that replaced it
     report.results.sort(
         key=lambda r: (

@@ -250,6 +250,7 @@ def test_missing_monthly_only_file_lists_only_the_days_in_range(mirror, tmp_path
             date(2024, 2, 2),
         ]
     }
+    assert list(tmp_path.iterdir()) == []  # no empty folders left for files that do not exist
 
 
 def test_concurrency_limits_transfers_in_flight(mirror, tmp_path):
@@ -322,3 +323,16 @@ def test_command_rejects_end_before_start(tmp_path, monkeypatch, capsys):
 
     assert status == 2
     assert "end date 2024-01-01 is before start date 2024-02-01" in capsys.readouterr().out
+
+
+def test_output_path_that_is_a_file_fails_the_file_without_crashing_the_run(mirror, tmp_path):
+    file = _daily("aggTrades", "2024-01-05")
+    mirror.publish(file)
+    (tmp_path / "data").write_text("not a folder")
+
+    report = download_archive([file], _config(mirror, tmp_path))
+
+    assert [(r.status, r.attempts) for r in report.results] == [(FAILED, 0)]
+    folder = tmp_path / "data/futures/um/daily/aggTrades/BTCUSDT"
+    assert report.results[0].reason.startswith(f"cannot create {folder}: ")
+    assert mirror.requests == []
