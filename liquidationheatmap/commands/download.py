@@ -7,6 +7,7 @@ import threading
 from datetime import date
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -28,6 +29,7 @@ from liquidationheatmap.download import (
     download_archive,
     plan_downloads,
 )
+from liquidationheatmap.preflight import human_bytes
 from liquidationheatmap.settings import get_settings
 
 HELP = "mirror Binance's public futures archive (zip + CHECKSUM, verified, resumable)"
@@ -149,23 +151,25 @@ class _RichProgress(ProgressSink):
 
 
 def _summary(report: DownloadReport) -> Table:
-    table = Table(title="download summary")
-    for name in ("dataset", "symbol", "planned", DOWNLOADED, PRESENT, MISSING, FAILED, "MB fetched"):
-        table.add_column(name, justify="left" if name in ("dataset", "symbol") else "right")
+    table = Table(title="download summary", box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("dataset", "symbol", "planned", DOWNLOADED, PRESENT, MISSING, FAILED, "fetched"):
+        table.add_column(name, justify="left" if name in ("dataset", "symbol") else "right", no_wrap=True)
     groups: dict[tuple[str, str], list[FileResult]] = {}
     for result in report.results:
         label = result.file.dataset + (f" {result.file.interval}" if result.file.interval else "")
         groups.setdefault((label, result.file.symbol), []).append(result)
     for (dataset, symbol), results in sorted(groups.items()):
         counts = {s: sum(r.status == s for r in results) for s in (DOWNLOADED, PRESENT, MISSING, FAILED)}
-        mb = sum(r.size_bytes for r in results if r.status == DOWNLOADED) / 1e6
+        fetched = human_bytes(sum(r.size_bytes for r in results if r.status == DOWNLOADED))
         planned = sum(r.status != FALLBACK for r in results)
-        table.add_row(dataset, symbol, str(planned), *(str(counts[s]) for s in counts), f"{mb:.1f}")
+        table.add_row(dataset, symbol, str(planned), *(str(counts[s]) for s in counts), fetched)
     return table
 
 
 def run(args: argparse.Namespace) -> int:
     console = Console()
+    if not console.is_terminal:  # piped or captured: rich would assume 80 columns and squeeze the table
+        console = Console(width=120)
     symbols = [s.upper() for s in args.symbol]
     try:
         plan = plan_downloads(
@@ -207,5 +211,5 @@ def run(args: argparse.Namespace) -> int:
     if report.failed:
         console.print(f"[red]{len(report.failed)} file(s) failed; run again to retry them.[/red]")
     else:
-        console.print(f"done: {report.bytes_downloaded / 1e6:.1f} MB downloaded into {config.out}")
+        console.print(f"done: {human_bytes(report.bytes_downloaded)} downloaded into {config.out}")
     return report.exit_code
