@@ -1,0 +1,148 @@
+{#-
+  When each liquidatable position (a level) was reached by price, and how much of it was left.
+
+  Reached: the first bucket AFTER its opening bucket whose low <= LP (long) or high >= LP
+  (short). Found by binary lifting over int_buckets__price_extremes: start at the next bucket and,
+  for k from lifecycle_max_log2_buckets down to 0, skip the 2^k buckets ahead when none of them
+  crosses LP. About 21 equi-joins per level, so the cost grows with levels x log(buckets),
+  not levels x buckets. Unreached levels have null reached_* columns.
+
+  Shrink: open-interest decreases close all live levels of the symbol in proportion, so a level
+  holds opened_quantity x exp(L(t) - L(t0)) at bucket t (L = cum_log_shrink of the timeline).
+  The quantity liquidated is what it held at the end of the bucket before it was reached.
+-#}
+{%- set max_k = var('lifecycle_max_log2_buckets') -%}
+with
+
+positions as (
+
+    select * from {{ ref('int_positions__liquidation_price') }}
+    where is_liquidatable
+
+),
+
+timeline as (
+
+    select * from {{ ref('int_buckets__timeline') }}
+
+),
+
+extremes as (
+
+    select * from {{ ref('int_buckets__price_extremes') }}
+
+),
+
+{#- The lifecycle does not depend on the model variant (only the quantities do), so it is
+    searched once per distinct level. #}
+levels as (
+
+    select distinct
+        positions.symbol,
+        positions.bucket_number,
+        positions.side,
+        positions.liquidation_price,
+        timeline.bucket_index as opened_bucket_index
+    from positions
+    inner join timeline
+        on timeline.symbol = positions.symbol
+        and timeline.bucket_number = positions.bucket_number
+
+),
+
+search_{{ max_k + 1 }} as (
+
+    select
+        levels.*,
+        levels.opened_bucket_index + 1 as search_index
+    from levels
+
+),
+
+{% for k in range(max_k, -1, -1) %}
+search_{{ k }} as (
+
+    select
+        previous.symbol,
+        previous.bucket_number,
+        previous.side,
+        previous.liquidation_price,
+        previous.opened_bucket_index,
+        case
+            when previous.side = 'long' and extremes.min_low > previous.liquidation_price
+                then previous.search_index + {{ 2 ** k }}
+            when previous.side = 'short' and extremes.max_high < previous.liquidation_price
+                then previous.search_index + {{ 2 ** k }}
+            else previous.search_index
+        end as search_index
+    from search_{{ k + 1 }} as previous
+    left join extremes
+        on extremes.symbol = previous.symbol
+        and extremes.bucket_index = previous.search_index
+        and extremes.span_log2 = {{ k }}
+
+),
+
+{% endfor %}
+
+reached as (
+
+    select
+        search_0.symbol,
+        search_0.bucket_number,
+        search_0.side,
+        search_0.liquidation_price,
+        timeline.bucket_index as reached_bucket_index,
+        timeline.bucket_number as reached_bucket_number,
+        timeline.bucket_start as reached_at
+    from search_0
+    inner join timeline
+        on timeline.symbol = search_0.symbol
+        and timeline.bucket_index = search_0.search_index
+
+),
+
+lifecycle as (
+
+    select
+        positions.symbol,
+        positions.model,
+        positions.side,
+        positions.leverage,
+        positions.bucket_start as opened_at,
+        positions.bucket_number as opened_bucket_number,
+        opened.bucket_index as opened_bucket_index,
+        positions.price_bin as entry_price_bin,
+        positions.price_bin_size,
+        positions.entry_price,
+        positions.liquidation_price,
+        positions.liquidation_price_bin,
+        positions.opened_quantity,
+        positions.opened_notional,
+        opened.cum_log_shrink as opened_cum_log_shrink,
+        reached.reached_at,
+        reached.reached_bucket_number,
+        reached.reached_bucket_index,
+        reached.reached_at is not null as is_reached,
+        positions.opened_quantity
+            * exp(before_reach.cum_log_shrink - opened.cum_log_shrink) as liquidated_quantity,
+        positions.opened_quantity
+            * exp(before_reach.cum_log_shrink - opened.cum_log_shrink)
+            * positions.liquidation_price as liquidated_notional
+
+    from positions
+    inner join timeline as opened
+        on opened.symbol = positions.symbol
+        and opened.bucket_number = positions.bucket_number
+    left join reached
+        on reached.symbol = positions.symbol
+        and reached.bucket_number = positions.bucket_number
+        and reached.side = positions.side
+        and reached.liquidation_price = positions.liquidation_price
+    left join timeline as before_reach
+        on before_reach.symbol = positions.symbol
+        and before_reach.bucket_index = reached.reached_bucket_index - 1
+
+)
+
+select * from lifecycle

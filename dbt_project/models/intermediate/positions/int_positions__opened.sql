@@ -1,0 +1,127 @@
+{#-
+  New positions per bucket x price bin x side x leverage, for each model variant.
+
+  1. A bucket whose open interest rose by dOI (base asset, not across a gap) opened dOI of new
+     positions. It is spread over the bucket's price bins in proportion to the USDT volume traded
+     in each bin; the entry price is the bin's volume-weighted average price.
+  2. The long share of a bin:
+       binance_standard - the bin's taker-buy share of volume;
+       funding_adjusted - that share with its odds multiplied by the bucket's long odds multiplier
+                          (int_open_interest__side_tilt): share*m / (share*m + 1 - share).
+  3. Each side's quantity is spread over the model's leverage distribution (seed leverage_weights).
+  Buckets with an open-interest rise but no trades open nothing (no prices to place them at).
+-#}
+with
+
+deltas as (
+
+    select * from {{ ref('int_open_interest__deltas') }}
+    where opened_quantity > 0
+
+),
+
+tilt as (
+
+    select * from {{ ref('int_open_interest__side_tilt') }}
+
+),
+
+candles as (
+
+    select * from {{ ref('int_trades__per_bucket') }}
+    where notional > 0
+
+),
+
+bins as (
+
+    select * from {{ ref('int_trades__per_bucket_price_bin') }}
+    where notional > 0 and quantity > 0
+
+),
+
+weights as (
+
+    select * from {{ ref('leverage_weights') }}
+
+),
+
+opened_per_bin as (
+
+    select
+        bins.symbol,
+        bins.bucket_number,
+        bins.bucket_start,
+        bins.price_bin,
+        bins.price_bin_size,
+        bins.notional / bins.quantity as entry_price,
+        deltas.opened_quantity * bins.notional / candles.notional as opened_quantity,
+        bins.taker_buy_notional / bins.notional as taker_buy_share,
+        coalesce(tilt.long_odds_multiplier, 1.0) as long_odds_multiplier
+
+    from bins
+    inner join candles
+        on candles.symbol = bins.symbol
+        and candles.bucket_number = bins.bucket_number
+    inner join deltas
+        on deltas.symbol = bins.symbol
+        and deltas.bucket_number = bins.bucket_number
+    left join tilt
+        on tilt.symbol = bins.symbol
+        and tilt.bucket_number = bins.bucket_number
+
+),
+
+models as (
+
+    select distinct model from weights
+
+),
+
+long_shares as (
+
+    select
+        opened_per_bin.*,
+        models.model,
+        case
+            when models.model = 'funding_adjusted'
+                then taker_buy_share * long_odds_multiplier
+                    / (taker_buy_share * long_odds_multiplier + 1 - taker_buy_share)
+            else taker_buy_share
+        end as long_share
+    from opened_per_bin
+    cross join models
+
+),
+
+sides as (
+
+    select *, 'long' as side, long_share as side_share from long_shares
+    union all
+    select *, 'short' as side, 1 - long_share as side_share from long_shares
+
+),
+
+positions as (
+
+    select
+        sides.symbol,
+        sides.model,
+        sides.bucket_number,
+        sides.bucket_start,
+        sides.price_bin,
+        sides.price_bin_size,
+        sides.side,
+        weights.leverage,
+        sides.entry_price,
+        sides.opened_quantity * sides.side_share * weights.weight as opened_quantity,
+        sides.opened_quantity * sides.side_share * weights.weight * sides.entry_price as opened_notional
+
+    from sides
+    inner join weights
+        on weights.model = sides.model
+    where sides.side_share > 0
+
+)
+
+select * from positions

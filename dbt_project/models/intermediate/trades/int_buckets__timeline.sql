@@ -1,0 +1,88 @@
+{#-
+  The per-symbol timeline the lifecycle runs on: one row per 5-minute bucket with trades, its
+  candle, a dense index (gaps in trading simply have no bucket), the latest open interest, and
+  the cumulative log shrink L(t) = sum of ln(shrink_ratio) over open-interest rows up to t.
+  A level opened at t0 holds exp(L(t) - L(t0)) of its opened quantity at t, if still unreached.
+-#}
+with
+
+candles as (
+
+    select * from {{ ref('int_trades__per_bucket') }}
+
+),
+
+deltas as (
+
+    select * from {{ ref('int_open_interest__deltas') }}
+
+),
+
+events as (
+
+    select
+        symbol,
+        bucket_number,
+        0 as is_candle,
+        ln(shrink_ratio) as log_shrink,
+        open_interest,
+        cast(null as double) as open,
+        cast(null as double) as high,
+        cast(null as double) as low,
+        cast(null as double) as close,
+        cast(null as double) as notional
+    from deltas
+
+    union all
+
+    select
+        symbol,
+        bucket_number,
+        1 as is_candle,
+        0.0 as log_shrink,
+        cast(null as double) as open_interest,
+        open,
+        high,
+        low,
+        close,
+        notional
+    from candles
+
+),
+
+running as (
+
+    select
+        *,
+        sum(log_shrink) over (
+            partition by symbol order by bucket_number, is_candle
+            rows between unbounded preceding and current row
+        ) as cum_log_shrink,
+        last_value(open_interest ignore nulls) over (
+            partition by symbol order by bucket_number, is_candle
+            rows between unbounded preceding and current row
+        ) as open_interest_latest
+    from events
+
+),
+
+timeline as (
+
+    select
+        symbol,
+        bucket_number,
+        {{ bucket_number_to_timestamp('bucket_number', var('bucket_minutes')) }} as bucket_start,
+        row_number() over (partition by symbol order by bucket_number) as bucket_index,
+        open,
+        high,
+        low,
+        close,
+        notional,
+        open_interest_latest as open_interest,
+        cum_log_shrink
+    from running
+    where is_candle = 1
+
+)
+
+select * from timeline

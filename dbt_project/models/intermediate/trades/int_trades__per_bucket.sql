@@ -1,0 +1,53 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['symbol', 'trade_date'],
+        on_schema_change='fail'
+    )
+}}
+{#- 5-minute candles and taker flow; rebuilds only the days int_trades__deduplicated reloaded. -#}
+with
+
+trades as (
+
+    select * from {{ ref('int_trades__deduplicated') }}
+    {% if is_incremental() %}
+    where _loaded_at > (select max(_loaded_at) from {{ this }})
+    {% endif %}
+
+),
+
+bucketed as (
+
+    select
+        *,
+        {{ bucket_number('traded_at', var('bucket_minutes')) }} as bucket_number
+    from trades
+
+),
+
+per_bucket as (
+
+    select
+        symbol,
+        trade_date,
+        bucket_number,
+        {{ bucket_number_to_timestamp('bucket_number', var('bucket_minutes')) }} as bucket_start,
+        {{ arg_min('price', 'agg_trade_id') }} as open,
+        max(price) as high,
+        min(price) as low,
+        {{ arg_max('price', 'agg_trade_id') }} as close,
+        sum(quantity) as quantity,
+        sum(notional_usdt) as notional,
+        sum(case when taker_side = 'buy' then notional_usdt else 0 end) as taker_buy_notional,
+        sum(case when taker_side = 'sell' then notional_usdt else 0 end) as taker_sell_notional,
+        count(*) as trade_count,
+        max(_loaded_at) as _loaded_at
+
+    from bucketed
+    group by symbol, trade_date, bucket_number
+
+)
+
+select * from per_bucket

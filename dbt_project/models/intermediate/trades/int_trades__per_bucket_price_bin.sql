@@ -1,0 +1,66 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['symbol', 'trade_date'],
+        on_schema_change='fail'
+    )
+}}
+{#- Traded volume per 5-minute bucket and price bin: where in price the bucket's volume sat. -#}
+with
+
+trades as (
+
+    select * from {{ ref('int_trades__deduplicated') }}
+    {% if is_incremental() %}
+    where _loaded_at > (select max(_loaded_at) from {{ this }})
+    {% endif %}
+
+),
+
+symbols as (
+
+    select * from {{ ref('int_symbols__settings') }}
+
+),
+
+binned as (
+
+    select
+        trades.symbol,
+        trades.trade_date,
+        {{ bucket_number('trades.traded_at', var('bucket_minutes')) }} as bucket_number,
+        {{ price_bin('trades.price', 'symbols.price_bin_size') }} as price_bin,
+        symbols.price_bin_size,
+        trades.quantity,
+        trades.notional_usdt,
+        trades.taker_side,
+        trades._loaded_at
+
+    from trades
+    inner join symbols
+        on symbols.symbol = trades.symbol
+
+),
+
+per_bucket_price_bin as (
+
+    select
+        symbol,
+        trade_date,
+        bucket_number,
+        {{ bucket_number_to_timestamp('bucket_number', var('bucket_minutes')) }} as bucket_start,
+        price_bin,
+        max(price_bin_size) as price_bin_size,
+        sum(quantity) as quantity,
+        sum(notional_usdt) as notional,
+        sum(case when taker_side = 'buy' then notional_usdt else 0 end) as taker_buy_notional,
+        sum(case when taker_side = 'sell' then notional_usdt else 0 end) as taker_sell_notional,
+        max(_loaded_at) as _loaded_at
+
+    from binned
+    group by symbol, trade_date, bucket_number, price_bin
+
+)
+
+select * from per_bucket_price_bin

@@ -1,0 +1,189 @@
+{#-
+  Live notional per timeframe x time bucket x price bin x model x side: the heatmap.
+
+  A timeframe (seed heatmap_timeframes) is the span of history shown, ending at the latest
+  bucket, drawn at its own resolution (5 minutes for up to a day ... 1 day for a year). A cell
+  holds the live notional at the END of its resolution bucket: the live quantity of the bin at
+  the last 5-minute bucket with trades inside it, valued at that bucket's close. Spans longer
+  than the data show the data that exists. Cells outside the window's price range widened by
+  heatmap_price_range_fraction, or below heatmap_min_live_notional_usdt, are left out, which
+  keeps the table bounded: at most (span / resolution) x bins x 2 models x 2 sides per timeframe.
+-#}
+with
+
+timeframes as (
+
+    select
+        timeframe,
+        span_minutes / {{ var('bucket_minutes') }} as span_buckets,
+        resolution_minutes / {{ var('bucket_minutes') }} as resolution_buckets,
+        resolution_minutes
+    from {{ ref('heatmap_timeframes') }}
+
+),
+
+timeline as (
+
+    select * from {{ ref('int_buckets__timeline') }}
+
+),
+
+intervals as (
+
+    select * from {{ ref('int_heatmap__state_intervals') }}
+
+),
+
+latest as (
+
+    select symbol, max(bucket_number) as last_bucket_number
+    from timeline
+    group by symbol
+
+),
+
+windows as (
+
+    select
+        latest.symbol,
+        timeframes.timeframe,
+        timeframes.resolution_buckets,
+        timeframes.resolution_minutes,
+        latest.last_bucket_number - timeframes.span_buckets + 1 as first_bucket_number,
+        latest.last_bucket_number,
+        cast(floor((latest.last_bucket_number - timeframes.span_buckets + 1)
+            / cast(timeframes.resolution_buckets as double)) as bigint) as first_slot,
+        cast(floor(latest.last_bucket_number
+            / cast(timeframes.resolution_buckets as double)) as bigint) as last_slot
+    from latest
+    cross join timeframes
+
+),
+
+{#- The snapshot of a resolution bucket (slot) is its last 5-minute bucket with trades. #}
+snapshots as (
+
+    select
+        windows.symbol,
+        windows.timeframe,
+        cast(floor(timeline.bucket_number / cast(windows.resolution_buckets as double)) as bigint) as slot,
+        max(timeline.bucket_number) as snapshot_bucket_number
+    from windows
+    inner join timeline
+        on timeline.symbol = windows.symbol
+        and timeline.bucket_number between windows.first_slot * windows.resolution_buckets
+            and windows.last_bucket_number
+    group by 1, 2, 3
+
+),
+
+snapshot_values as (
+
+    select
+        snapshots.*,
+        timeline.bucket_start as snapshot_at,
+        timeline.close as snapshot_close,
+        timeline.cum_log_shrink as snapshot_cum_log_shrink
+    from snapshots
+    inner join timeline
+        on timeline.symbol = snapshots.symbol
+        and timeline.bucket_number = snapshots.snapshot_bucket_number
+
+),
+
+price_windows as (
+
+    select
+        windows.symbol,
+        windows.timeframe,
+        min(timeline.low) * (1 - {{ var('heatmap_price_range_fraction') }}) as lowest_price,
+        max(timeline.high) * (1 + {{ var('heatmap_price_range_fraction') }}) as highest_price
+    from windows
+    inner join timeline
+        on timeline.symbol = windows.symbol
+        and timeline.bucket_number between windows.first_slot * windows.resolution_buckets
+            and windows.last_bucket_number
+    group by windows.symbol, windows.timeframe
+
+),
+
+{#- Each interval covers the slots whose snapshot can fall inside [from, to). #}
+slot_ranges as (
+
+    select
+        intervals.*,
+        windows.timeframe,
+        windows.resolution_buckets,
+        windows.resolution_minutes,
+        greatest(
+            cast(floor(intervals.from_bucket_number / cast(windows.resolution_buckets as double)) as bigint),
+            windows.first_slot
+        ) as first_covered_slot,
+        least(
+            cast(floor((coalesce(intervals.to_bucket_number, windows.last_bucket_number + 1) - 1)
+                / cast(windows.resolution_buckets as double)) as bigint),
+            windows.last_slot
+        ) as last_covered_slot
+    from intervals
+    inner join windows
+        on windows.symbol = intervals.symbol
+    inner join price_windows
+        on price_windows.symbol = windows.symbol
+        and price_windows.timeframe = windows.timeframe
+    where (intervals.to_bucket_number is null
+            or intervals.to_bucket_number > windows.first_slot * windows.resolution_buckets)
+        and intervals.price_bin between price_windows.lowest_price and price_windows.highest_price
+
+),
+
+expanded as (
+
+    select
+        *,
+        {{ integer_series('first_covered_slot', 'last_covered_slot') }} as slot
+    from slot_ranges
+    where first_covered_slot <= last_covered_slot
+
+),
+
+cells as (
+
+    select
+        expanded.symbol,
+        expanded.model,
+        expanded.timeframe,
+        {{ bucket_number_to_timestamp('expanded.slot * expanded.resolution_buckets', var('bucket_minutes')) }}
+            as bucket_start,
+        expanded.resolution_minutes,
+        snapshot_values.snapshot_at,
+        expanded.price_bin,
+        expanded.side,
+        expanded.normalized_quantity
+            * exp(snapshot_values.snapshot_cum_log_shrink) as live_quantity,
+        expanded.normalized_quantity
+            * exp(snapshot_values.snapshot_cum_log_shrink)
+            * snapshot_values.snapshot_close as live_notional
+    from expanded
+    inner join snapshot_values
+        on snapshot_values.symbol = expanded.symbol
+        and snapshot_values.timeframe = expanded.timeframe
+        and snapshot_values.slot = expanded.slot
+    where snapshot_values.snapshot_bucket_number >= expanded.from_bucket_number
+        and (snapshot_values.snapshot_bucket_number < expanded.to_bucket_number
+            or expanded.to_bucket_number is null)
+
+)
+
+select
+    symbol,
+    model,
+    timeframe,
+    bucket_start,
+    resolution_minutes,
+    snapshot_at,
+    price_bin,
+    side,
+    live_quantity,
+    live_notional
+from cells
+where live_notional >= {{ var('heatmap_min_live_notional_usdt') }}

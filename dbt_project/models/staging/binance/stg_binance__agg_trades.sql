@@ -1,0 +1,27 @@
+with
+
+source as (
+
+    select * from {{ source('binance', 'agg_trades') }}
+
+),
+
+renamed as (
+
+    select
+        cast(symbol as varchar) as symbol,
+        cast(date as date) as trade_date,
+        cast(agg_trade_id as bigint) as agg_trade_id,
+        cast(price as double) as price,
+        cast(quantity as double) as quantity,
+        cast(price as double) * cast(quantity as double) as notional_usdt,
+        cast(first_trade_id as bigint) as first_trade_id,
+        cast(last_trade_id as bigint) as last_trade_id,
+        {{ epoch_ms_to_timestamp('transact_time') }} as traded_at,
+        case when is_buyer_maker then 'sell' else 'buy' end as taker_side
+
+    from source
+
+)
+
+select * from renamed
