@@ -1,0 +1,96 @@
+"""`liquidationheatmap build`: run the dbt project (models, seeds and tests) into the warehouse."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from liquidationheatmap.dbt_runner import NoDataError, build_warehouse
+from liquidationheatmap.settings import get_settings
+
+HELP = "dbt build: lake -> staging -> liquidation levels, heatmap, history; runs every dbt test"
+
+DESCRIPTION = """\
+Run `dbt build` on dbt_project/ (profiles.yml at the repository root): seeds, the staging views over
+the Parquet lake, the intermediate models (deduplicated trades, 5-minute buckets, open-interest
+changes, positions, liquidation prices, lifecycle) and the marts (fct_liquidation_heatmap,
+fct_liquidation_levels, fct_liquidation_history, fct_volume_profile_daily, dim_*), with every dbt
+test and unit test. One line is printed per model and test as it finishes.
+
+The build writes a working copy <warehouse>.building and replaces the warehouse with it only when
+everything succeeds, so a running `serve` keeps answering from the last good warehouse and a failed
+build changes nothing. Trades are incremental by day: after ingesting one more day, only that day
+is read again; --full-refresh rebuilds everything from the lake.
+
+Fails at once, before dbt runs, when the lake holds no aggTrades or metrics files (run `ingest` or
+`demo` first). Exit status 1 when a model or an error-severity test fails; warnings are listed and
+exit 0. `liquidationheatmap validate` prints the data-quality report of the last build.
+
+Environment: LAKE_PATH, DUCKDB_PATH (settings), DBT_DUCKDB_MEMORY_LIMIT (default 4GB),
+DBT_DUCKDB_THREADS.
+
+Examples:
+  liquidationheatmap build
+  liquidationheatmap build --full-refresh --memory-limit 2GB
+  liquidationheatmap build --select fct_liquidation_heatmap+
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lake", type=Path, default=None, help="Parquet lake (default LAKE_PATH, data/lake)")
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        default=None,
+        help="DuckDB warehouse file (default DUCKDB_PATH, data/processed/liquidations.duckdb)",
+    )
+    parser.add_argument(
+        "--full-refresh", action="store_true", help="rebuild incremental models from the whole lake"
+    )
+    parser.add_argument(
+        "--select", nargs="+", default=None, metavar="SELECTOR", help="dbt node selection (default: all)"
+    )
+    parser.add_argument("--memory-limit", default=None, help="DuckDB memory_limit, e.g. 2GB (default 4GB)")
+    parser.add_argument("--threads", type=int, default=None, help="DuckDB and dbt threads (default 2)")
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    lake = args.lake or settings.lake_path
+    warehouse = args.warehouse or settings.duckdb_path
+    console = Console()
+    try:
+        outcome = build_warehouse(
+            lake,
+            warehouse,
+            full_refresh=args.full_refresh,
+            select=args.select,
+            console=console,
+            memory_limit=args.memory_limit,
+            threads=args.threads,
+        )
+    except NoDataError as error:
+        console.print(f"[red]build: {error}", highlight=False)
+        return 2
+    for node in outcome.warnings:
+        console.print(f"[yellow]warning[/yellow] {node.name}: {node.message}", highlight=False)
+    if not outcome.success:
+        for node in outcome.failures:
+            console.print(
+                f"[red]failed[/red] {node.resource_type} {node.name}: {node.message}", highlight=False
+            )
+        if outcome.error:
+            console.print(f"[red]build: {outcome.error}", highlight=False)
+        console.print(
+            f"[red]build failed after {outcome.seconds:.1f}s; the warehouse {warehouse} is unchanged",
+            highlight=False,
+        )
+        return 1
+    console.print(
+        f"[green]build done[/green] in {outcome.seconds:.1f}s: {len(outcome.nodes)} nodes, "
+        f"{len(outcome.warnings)} warnings -> {warehouse}",
+        highlight=False,
+    )
+    return 0
