@@ -1,19 +1,21 @@
 """Pre-flight for ingest: what is in a data folder, what is missing, and will ingest have room to run.
 
-`run_preflight` walks the folder, recognises Binance archive files with
-`archive_layout.parse_archive_path` (archive layout or flat folder, zip or extracted csv), and
-summarises them per dataset and symbol: date range, file counts, missing days (gaps between the first
-and last day, a monthly file covering all its days), files that cannot be verified (no `.CHECKSUM`),
-days covered twice. It estimates the lake size against the free disk space at the lake path and
-checks that the lake and the warehouse's folder are writable (without leaving anything behind).
+`run_preflight` finds the files exactly as ingest does (`ingest.discovery.discover`: every `.zip`
+and `.csv` under the folder except hidden names and the lake, named as `archive_layout` parses them,
+a zip preferred over its extracted csv), and summarises them per dataset and symbol: date range,
+file counts, missing days (gaps between the first and last day, a monthly file covering all its
+days), files that cannot be verified (no `.CHECKSUM`), days covered twice. It estimates the lake
+size against the free disk space at the lake path and checks that the lake and the warehouse's
+folder are writable (without leaving anything behind).
 
 Errors (ingest would fail or reject files; exit non-zero): the folder is missing or holds no
 recognised file; unrecognised, empty or unreadable files (ingest rejects them); a checksum mismatch
 (only looked for with `verify_checksums`, as it reads every byte); not enough free space for the
 estimated lake; the lake or warehouse location is not writable. Everything else is a warning.
 
-Ignored: hidden names (starting with '.', e.g. `download`'s temp files and .DS_Store), and the
-simulator's `truth/` folder at the top of the data folder.
+Ingest ignores, and so does this (reported as warnings): files that are neither .zip nor .csv
+(`.CHECKSUM` files are read beside their zip), hidden names ('.'-prefixed, e.g. `download`'s temp
+files), and copies of a file it already takes (a zip's extracted csv).
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from liquidationheatmap.archive_layout import ArchiveFile, UnknownFileName, parse_archive_path
+from liquidationheatmap.archive_layout import ArchiveFile
 from liquidationheatmap.checksum import read_checksum_file, sha256_file
+from liquidationheatmap.ingest.discovery import SOURCE_SUFFIXES, discover
+from liquidationheatmap.ingest.manifest import lake_state
 
 # Lake bytes per source byte, measured by writing DuckDB Parquet (zstd, default level) from
 # synthetic files shaped like Binance's (1 M aggTrades rows of a random-walk price; 30 days of
@@ -56,8 +60,6 @@ LAKE_BYTES_PER_OUTPUT_FILE = 1024
 # Free space kept aside beyond the estimate (manifest, temp files, the filesystem's own margin).
 DISK_MARGIN = 1.1
 
-SIMULATOR_TRUTH_DIR = "truth"
-
 
 @dataclass(frozen=True)
 class FoundFile:
@@ -85,7 +87,7 @@ class GroupSummary:
     first_day: date
     last_day: date
     missing_days: list[date]
-    overlapping_days: list[date]  # days more than one file covers (zip + csv, monthly + daily)
+    overlapping_days: list[date]  # days a monthly and a daily file both cover
 
     @property
     def label(self) -> str:
@@ -137,8 +139,8 @@ class PreflightReport:
     checksum_mismatches: list[Path] = field(default_factory=list)
     checksums_verified: int = 0
     orphan_checksums: list[Path] = field(default_factory=list)
-    ignored: list[Path] = field(default_factory=list)
-    simulator_truth: Path | None = None  # the simulator's truth folder, skipped (ingest does not load it)
+    ignored: list[Path] = field(default_factory=list)  # hidden, or neither .zip nor .csv
+    duplicates: list[tuple[Path, Path]] = field(default_factory=list)  # (copy, the file ingest takes)
     lake: Path | None = None
     estimated_lake_bytes: int = 0
     already_in_lake_bytes: int = 0  # estimate for files the lake's manifest already lists
@@ -164,23 +166,29 @@ class PreflightReport:
 # ------------------------------------------------------------------------------------------ walking
 
 
-def _walk(data_dir: Path, report: PreflightReport) -> list[Path]:
-    """Every regular file under data_dir, sorted, skipping hidden names and the simulator's truth."""
-    files: list[Path] = []
-    ignored = report.ignored
+def _ignored_by_ingest(data_dir: Path, lake: Path | None) -> tuple[list[Path], list[Path]]:
+    """What ingest's discovery passes over without a word: hidden names, and files that are neither
+    .zip nor .csv (returned apart: `.CHECKSUM` files, then the rest)."""
+    skip = lake.resolve() if lake is not None else None
+    checksums: list[Path] = []
+    ignored: list[Path] = []
     for root, dirs, names in os.walk(data_dir):
         here = Path(root)
         for name in sorted(dirs):
-            if name.startswith("."):
+            if (here / name).resolve() == skip:
+                dirs.remove(name)
+            elif name.startswith("."):
                 dirs.remove(name)
                 ignored.append(here / name)
-            elif here == data_dir and name == SIMULATOR_TRUTH_DIR:
-                dirs.remove(name)
-                report.simulator_truth = here / name
         dirs.sort()
         for name in sorted(names):
-            (ignored if name.startswith(".") else files).append(here / name)
-    return sorted(files)
+            if name.startswith("."):
+                ignored.append(here / name)
+            elif name.endswith(".CHECKSUM"):
+                checksums.append(here / name)
+            elif not name.endswith(SOURCE_SUFFIXES):
+                ignored.append(here / name)
+    return checksums, sorted(ignored)
 
 
 def _zip_problem(path: Path) -> str | None:
@@ -195,25 +203,29 @@ def _zip_problem(path: Path) -> str | None:
     return None
 
 
-def scan_data_dir(data_dir: Path, report: PreflightReport, verify_checksums: bool = False) -> list[FoundFile]:
-    """Recognise the files under data_dir; record what is not recognised or not readable."""
-    paths = _walk(data_dir, report)
-    names = set(paths)
+def scan_data_dir(
+    data_dir: Path, report: PreflightReport, lake: Path | None = None, verify_checksums: bool = False
+) -> list[FoundFile]:
+    """The files ingest would load from data_dir; record what it would reject or pass over."""
+    discovery = discover(data_dir, lake=lake)
+    checksums, report.ignored = _ignored_by_ingest(data_dir, lake)
+    zips = {s.path for s in [*discovery.files, *discovery.duplicates] if s.path.suffix == ".zip"}
+    report.orphan_checksums = [
+        c for c in checksums if c.with_name(c.name.removesuffix(".CHECKSUM")) not in zips
+    ]
+    report.duplicates = [(d.path, d.duplicate_of) for d in discovery.duplicates if d.duplicate_of is not None]
+    checksum_set = set(checksums)
     found: list[FoundFile] = []
-    for path in paths:
-        if path.name.endswith(".CHECKSUM"):
-            if path.with_name(path.name.removesuffix(".CHECKSUM")) not in names:
-                report.orphan_checksums.append(path)
-            continue
-        try:
-            archive = parse_archive_path(path)
-        except UnknownFileName as error:
-            report.unrecognised.append((path, str(error).removeprefix(f"{path}: ")))
+    for source in discovery.files:
+        path = source.path
+        if source.archive is None:
+            why = (source.name_error or "not a Binance archive file name").removeprefix(f"{path.name}: ")
+            report.unrecognised.append((path, why))
             continue
         kind = path.suffix.lstrip(".")
         size = path.stat().st_size
         checksum = path.with_name(path.name + ".CHECKSUM") if kind == "zip" else None
-        checksum = checksum if checksum is not None and checksum in names else None
+        checksum = checksum if checksum in checksum_set else None
         problem = "empty file (0 bytes)" if size == 0 else (_zip_problem(path) if kind == "zip" else None)
         if problem:
             report.unreadable.append((path, problem))
@@ -228,7 +240,8 @@ def scan_data_dir(data_dir: Path, report: PreflightReport, verify_checksums: boo
                 report.checksum_mismatches.append(path)
                 continue
             report.checksums_verified += 1
-        found.append(FoundFile(path, archive, kind, size, checksum))
+        found.append(FoundFile(path, source.archive, kind, size, checksum))
+    report.unrecognised.sort()
     return found
 
 
@@ -311,23 +324,18 @@ def check_warehouse(warehouse: Path) -> Writability:
 
 
 def _already_ingested(lake: Path, found: list[FoundFile]) -> int:
-    """Estimated lake bytes of files the lake's manifest already holds (same name and size, loaded or
-    unchanged): ingesting them again writes nothing new."""
-    manifests = sorted((lake / "_manifest").glob("manifest-*.parquet"))
-    if not manifests:
-        return 0
-    import duckdb
-
+    """Estimated lake bytes of files the lake's manifest already holds as loaded with the same size:
+    ingesting them again writes nothing new (ingest compares sha256; size is the cheap stand-in)."""
     try:
-        rows = duckdb.sql(
-            "select distinct file_name, size_bytes from read_parquet($files) "
-            "where status in ('loaded', 'unchanged')",
-            params={"files": [str(p) for p in manifests]},
-        ).fetchall()
-    except duckdb.Error:
+        state = lake_state(lake)
+    except Exception:  # an unreadable manifest is ingest's to report; the estimate stays whole
         return 0
-    done = {(name, int(size)) for name, size in rows if name is not None and size is not None}
-    return sum(f.estimated_lake_bytes for f in found if (f.path.name, f.size_bytes) in done)
+    total = 0
+    for f in found:
+        record = state.get((f.archive.dataset, f.archive.market, f.archive.stem))
+        if record is not None and record.size_bytes == f.size_bytes:
+            total += f.estimated_lake_bytes
+    return total
 
 
 # ------------------------------------------------------------------------------------------- runner
@@ -349,7 +357,7 @@ def run_preflight(
         report.errors.append(f"data folder {data_dir} is a file, not a folder")
         return report
 
-    found = scan_data_dir(data_dir, report, verify_checksums)
+    found = scan_data_dir(data_dir, report, lake, verify_checksums)
     report.groups = summarise(found)
     report.estimated_lake_bytes = sum(g.estimated_lake_bytes for g in report.groups)
     report.already_in_lake_bytes = _already_ingested(lake, found)
@@ -387,8 +395,8 @@ def run_preflight(
                                    f"{group.first_day} and {group.last_day}")  # fmt: skip
         if group.overlapping_days:
             report.warnings.append(
-                f"{where}: {len(group.overlapping_days)} day(s) covered by more than one file "
-                "(zip and csv, or monthly and daily); the lake will hold their rows twice"
+                f"{where}: {len(group.overlapping_days)} day(s) covered by both a monthly and a daily "
+                "file; the lake will hold their rows twice"
             )
         if group.without_checksum:
             report.warnings.append(
@@ -396,8 +404,11 @@ def run_preflight(
             )
     if report.orphan_checksums:
         report.warnings.append(f".CHECKSUM files without their zip: {_names(report.orphan_checksums)}")
+    if report.duplicates:
+        copies = [copy for copy, _ in report.duplicates]
+        report.warnings.append(f"copies ingest skips (it takes the zip): {_names(copies)}")
     if report.ignored:
-        report.warnings.append(f"ignored hidden files and folders: {_names(report.ignored)}")
+        report.warnings.append(f"ignored (hidden, or neither .zip nor .csv): {_names(report.ignored)}")
     return report
 
 

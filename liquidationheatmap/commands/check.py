@@ -22,17 +22,19 @@ Finds files named as Binance names them anywhere under --data-dir (the archive l
 data/futures/um/daily/aggTrades/BTCUSDT/..., or a flat folder; zips or extracted csv files), and
 reports per dataset and symbol: first and last day, file counts (daily/monthly, zip/csv), days
 missing between the first and last day (a monthly file covers all its days), files without a
-.CHECKSUM (ingest loads them as unverified) and days covered twice. It estimates the size of the
-Parquet lake from the source sizes and compares it with the free space at --lake, and checks that
-the lake folder and the warehouse's folder are writable (it creates and removes a temp file; it
-creates nothing else).
+.CHECKSUM (ingest loads them as unverified) and days both a monthly and a daily file cover. It finds
+files exactly as ingest does (same code), so what it reports is what ingest will see.
+
+It estimates the size of the Parquet lake from the source sizes and compares it with the free space
+at --lake, and checks that the lake folder and the warehouse's folder are writable (it creates and
+removes a temp file; it creates nothing else).
 
 Exit status 1, with the reason, when ingest would fail or reject files: the folder is missing or
-holds no recognised file, a file name is not Binance's (named; move it out), a file is empty or
-not a readable zip, a checksum does not match (with --verify-checksums), the estimated lake does
-not fit on the disk, or the lake or warehouse is not writable. Missing days and unverified files
-are warnings (exit 0). Hidden files (.name) and a top-level truth/ folder (the simulator's
-answers) are skipped.
+holds no recognised file, a .zip or .csv name is not Binance's (named; move it out), a file is
+empty or not a readable zip, a checksum does not match (with --verify-checksums), the estimated
+lake does not fit on the disk, or the lake or warehouse is not writable. Missing days, unverified
+files, and files ingest passes over (hidden names, neither .zip nor .csv, a csv beside its zip)
+are warnings (exit 0).
 
 Example:
   liquidationheatmap check --data-dir data/raw --warehouse data/processed/liquidations.duckdb
@@ -94,8 +96,6 @@ def print_report(report: PreflightReport, console: Console) -> None:
             console.print(f"missing days, {g.label} {g.symbol}: {runs}", soft_wrap=True)
     if report.checksums_verified:
         console.print(f"checksums verified: {report.checksums_verified} zip(s) match their .CHECKSUM")
-    if report.simulator_truth is not None:
-        console.print(f"skipped the simulator's truth folder {report.simulator_truth}", soft_wrap=True)
     if report.lake is not None and report.free_bytes is not None:
         already = (
             f", {human_bytes(report.already_in_lake_bytes)} of it already ingested"

@@ -6,10 +6,9 @@ import shutil
 from datetime import date
 from pathlib import Path
 
-import duckdb
-
 from liquidationheatmap import cli
 from liquidationheatmap.archive_layout import ArchiveFile
+from liquidationheatmap.ingest import ingest_archive
 from liquidationheatmap.preflight import (
     DISK_MARGIN,
     check_warehouse,
@@ -62,17 +61,28 @@ def test_groups_report_range_counts_and_missing_days_honouring_monthly_files(fol
     ]
 
 
-def test_day_in_both_zip_and_csv_or_monthly_and_daily_is_reported_as_overlap(folder, tmp_path):
+def test_day_in_a_monthly_and_a_daily_file_is_an_overlap_and_a_csv_beside_its_zip_a_skipped_copy(
+    folder, tmp_path
+):
     folder.zip(_daily("trades", "2024-02-03"), flat=True)
-    folder.csv(_daily("trades", "2024-02-03"))
+    copy = folder.csv(_daily("trades", "2024-02-03"))
     folder.zip(_monthly("trades", "2024-02"), flat=True)
 
     report = _run(folder, tmp_path)
 
     (group,) = report.groups
+    assert [f.path.name for f in group.files] == [
+        "BTCUSDT-trades-2024-02.zip",
+        "BTCUSDT-trades-2024-02-03.zip",
+    ]
     assert group.overlapping_days == [date(2024, 2, 3)]
     assert group.missing_days == []
-    assert "trades BTCUSDT (um): 1 day(s) covered by more than one file" in report.warnings[0]
+    assert report.duplicates == [(copy, folder.root / "BTCUSDT-trades-2024-02-03.zip")]
+    assert report.warnings == [
+        "trades BTCUSDT (um): 1 day(s) covered by both a monthly and a daily file; the lake will hold their "
+        "rows twice",
+        f"copies ingest skips (it takes the zip): {copy}",
+    ]
     assert report.exit_code == 0
 
 
@@ -88,23 +98,25 @@ def test_klines_interval_and_coin_m_market_come_from_the_folders(folder, tmp_pat
     ]
 
 
-def test_unrecognised_files_are_named_and_fail_the_check(folder, tmp_path):
+def test_unrecognised_zip_and_csv_names_are_named_and_fail_the_check(folder, tmp_path):
     folder.zip(_daily("aggTrades", "2024-01-01"))
-    readme = folder.raw("notes/README.txt")
     snapshot = folder.raw("BTCUSDT-liquidationSnapshot-2024-01-01.zip")
     monthly_metrics = folder.raw("BTCUSDT-metrics-2024-01.zip")
+    renamed = folder.raw("notes/trades export.csv")
+    readme = folder.raw("notes/README.txt")
 
     report = _run(folder, tmp_path)
 
     assert report.unrecognised == [
         (snapshot, "unknown dataset 'liquidationSnapshot' in file name"),
         (monthly_metrics, "metrics is only published daily"),
-        (readme, "not a Binance archive file name (expected SYMBOL-dataset-YYYY-MM[-DD].zip)"),
+        (renamed, "not a Binance archive file name (expected SYMBOL-dataset-YYYY-MM[-DD].zip)"),
     ]
     assert report.errors == [
         f"unrecognised file {path}: {why}; ingest would reject it (move it out of {folder.root})"
         for path, why in report.unrecognised
     ]
+    assert report.ignored == [readme]  # ingest reads only .zip and .csv
     assert report.exit_code == 1
     assert report.recognised_files == 1
 
@@ -167,24 +179,33 @@ def test_checksum_mismatch_fails_only_when_checksums_are_verified(folder, tmp_pa
     assert verified.exit_code == 1
 
 
-def test_hidden_files_are_ignored_and_simulator_truth_is_skipped(folder, tmp_path):
+def test_hidden_files_other_files_and_orphan_checksums_are_warnings(folder, tmp_path):
     zip_path = folder.zip(_daily("aggTrades", "2024-01-01"))
     part = folder.raw(f"{zip_path.parent.relative_to(folder.root)}/.BTCUSDT-aggTrades-2024-01-02.zip.x1.part")
     folder.raw(".cache/BTCUSDT-aggTrades-2024-01-09.zip")
-    folder.raw("truth/liquidations/BTCUSDT/BTCUSDT-liquidations-2024-01-01.csv")
+    notes = folder.raw("notes.md")
     orphan = folder.raw("BTCUSDT-aggTrades-2024-01-07.zip.CHECKSUM")
 
     report = _run(folder, tmp_path)
 
-    assert report.ignored == [folder.root / ".cache", part]
-    assert report.simulator_truth == folder.root / "truth"
+    assert report.ignored == [folder.root / ".cache", part, notes]
     assert report.orphan_checksums == [orphan]
     assert report.unrecognised == []
     assert report.recognised_files == 1
     assert report.warnings == [
         f".CHECKSUM files without their zip: {orphan}",
-        f"ignored hidden files and folders: {folder.root / '.cache'}, {part}",
+        f"ignored (hidden, or neither .zip nor .csv): {folder.root / '.cache'}, {part}, {notes}",
     ]
+    assert report.exit_code == 0
+
+
+def test_lake_inside_the_data_folder_is_not_scanned(folder, tmp_path):
+    folder.zip(_daily("aggTrades", "2024-01-01"))
+    folder.raw("lake/aggTrades/symbol=BTCUSDT/date=2024-01-01/BTCUSDT-aggTrades-2024-01-01.parquet")
+
+    report = run_preflight(folder.root, tmp_path / "w.duckdb", folder.root / "lake")
+
+    assert (report.recognised_files, report.unrecognised, report.ignored) == (1, [], [])
     assert report.exit_code == 0
 
 
@@ -205,21 +226,16 @@ def test_lake_estimate_is_source_bytes_times_ratio_plus_a_footer_per_day(folder,
     assert report.already_in_lake_bytes == 0
 
 
-def test_files_the_manifest_already_lists_need_no_new_room(folder, tmp_path):
+def test_files_the_lake_already_holds_need_no_new_room(folder, tmp_path):
     loaded = folder.zip(_daily("aggTrades", "2024-01-01"))
+    lake = tmp_path / "lake"
+    ingested = ingest_archive(folder.root, lake, show_progress=False, workers=1)
+    assert ingested.loaded == 1
     new = folder.zip(_daily("aggTrades", "2024-01-02"), text="2,100.0,0.5,2,2,1704153600000,false\n" * 50)
-    manifest = tmp_path / "lake" / "_manifest"
-    manifest.mkdir(parents=True)
-    duckdb.sql(
-        f"copy (select '{loaded.name}' as file_name, {loaded.stat().st_size}::bigint as size_bytes, "
-        "'loaded' as status union all select 'other.zip', 5, 'loaded') "
-        f"to '{manifest / 'manifest-run1.parquet'}' (format parquet)"
-    )
 
-    report = _run(folder, tmp_path)
+    report = run_preflight(folder.root, tmp_path / "w.duckdb", lake)
 
-    loaded_estimate = int(loaded.stat().st_size * 0.6) + 1024
-    assert report.already_in_lake_bytes == loaded_estimate
+    assert report.already_in_lake_bytes == int(loaded.stat().st_size * 0.6) + 1024
     assert report.needed_bytes == int((int(new.stat().st_size * 0.6) + 1024) * DISK_MARGIN)
 
 
