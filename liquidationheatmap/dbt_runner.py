@@ -177,6 +177,7 @@ class _Progress:
                 f"{outcome.resource_type:10} {outcome.name} ({outcome.seconds:.1f}s){detail}",
                 highlight=False,
                 markup=True,
+                soft_wrap=True,
             )
 
 
