@@ -271,6 +271,7 @@ def build_warehouse(
     except BaseException:
         _remove_database(working)
         raise
+    _keep_results(warehouse)
     if not outcome.success:
         _remove_database(working)
         return outcome
@@ -278,6 +279,20 @@ def build_warehouse(
     os.replace(working, warehouse)
     warehouse.with_name(warehouse.name + ".wal").unlink(missing_ok=True)
     return outcome
+
+
+def build_results_path(warehouse: Path) -> Path:
+    """Where the last build's dbt run_results.json is kept (beside the warehouse)."""
+    return Path(warehouse).with_name("dbt_build_results.json")
+
+
+def _keep_results(warehouse: Path) -> None:
+    source = TARGET_DIR / "run_results.json"
+    if source.exists():
+        destination = build_results_path(warehouse)
+        temporary = destination.with_name(destination.name + ".tmp")
+        shutil.copyfile(source, temporary)
+        os.replace(temporary, destination)
 
 
 def _checkpoint(path: Path) -> None:
