@@ -1,0 +1,125 @@
+"""Wall time and peak memory of `liquidationheatmap build` at 1, 7 and 30 simulated days.
+
+For each size: simulate N days of BTCUSDT at --trades-per-day (default 1,000,000), ingest them,
+run a full build into a fresh warehouse, then ingest one more day and build incrementally. Each
+build runs in a child process so its peak resident memory (ru_maxrss of the child: Python, dbt
+and DuckDB together) is measured on its own. Simulated data are cached in --work.
+
+    uv run python scripts/bench_build.py --days 1 7 30 --memory-limit 4GB
+
+Figures depend on the machine; the project's figures were taken on the shared 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+START = date(2025, 1, 1)
+
+CHILD = """
+import json, sys, time
+from pathlib import Path
+from liquidationheatmap.dbt_runner import build_warehouse
+lake, warehouse, memory_limit, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+began = time.perf_counter()
+outcome = build_warehouse(Path(lake), Path(warehouse), memory_limit=memory_limit, threads=threads)
+slowest = sorted(outcome.nodes, key=lambda n: -n.seconds)[:5]
+print(json.dumps({"ok": outcome.success, "seconds": time.perf_counter() - began,
+                  "slowest": [[n.name, round(n.seconds, 2)] for n in slowest]}))
+"""
+
+
+def _simulate(archive: Path, days: int, trades_per_day: int) -> None:
+    from liquidationheatmap.simulate import simulate_market
+
+    marker = archive / f".simulated-{days}-{trades_per_day}"
+    if marker.exists():
+        return
+    simulate_market(archive, ["BTCUSDT"], START, days, trades_per_day, seed=11, show_progress=False)
+    marker.touch()
+
+
+def _ingest(archive: Path, lake: Path, start: date, end: date) -> None:
+    from liquidationheatmap.ingest import ingest_archive
+
+    source = archive / "data" if (archive / "data").is_dir() else archive
+    ingest_archive(source, lake, start_date=start, end_date=end, show_progress=False)
+
+
+def _build(lake: Path, warehouse: Path, memory_limit: str, threads: int) -> dict:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    completed = subprocess.run(
+        [sys.executable, "-c", CHILD, str(lake), str(warehouse), memory_limit, str(threads)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
+    if completed.returncode != 0 or not lines:
+        raise SystemExit(f"build failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}")
+    result = json.loads(lines[-1])
+    # ru_maxrss of children is the max over all children so far: report it only when it grew.
+    result["peak_mib"] = peak_kib / 1024 if peak_kib > before else None
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--days", type=int, nargs="+", default=[1, 7, 30])
+    parser.add_argument("--trades-per-day", type=int, default=1_000_000)
+    parser.add_argument("--memory-limit", default="4GB")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--work", type=Path, default=Path("data/bench_build"))
+    args = parser.parse_args()
+    rows = []
+    for days in sorted(args.days):
+        root = args.work / f"{days}d-{args.trades_per_day}"
+        archive, lake = root / "archive", root / "lake"
+        warehouse = root / "warehouse" / "liquidations.duckdb"
+        began = time.perf_counter()
+        _simulate(archive, days + 1, args.trades_per_day)
+        if lake.exists():
+            import shutil
+
+            shutil.rmtree(lake)
+        for path in warehouse.parent.glob("*"):
+            path.unlink()
+        last = START + timedelta(days=days - 1)
+        _ingest(archive, lake, START, last)
+        prepared = time.perf_counter() - began
+        full = _build(lake, warehouse, args.memory_limit, args.threads)
+        _ingest(archive, lake, last + timedelta(days=1), last + timedelta(days=1))
+        incremental = _build(lake, warehouse, args.memory_limit, args.threads)
+        rows.append((days, full, incremental))
+        print(
+            f"{days:>3} days: full build {full['seconds']:6.1f} s (peak {full['peak_mib'] or 0:,.0f} MiB), "
+            f"+1 day incremental {incremental['seconds']:6.1f} s "
+            f"({100 * incremental['seconds'] / full['seconds']:.0f} % of full); "
+            f"simulate+ingest {prepared:.0f} s; slowest: {full['slowest'][:3]}",
+            flush=True,
+        )
+    print(
+        "\n| days | trades/day | full build (s) | peak RSS (MiB) | +1 day incremental (s) "
+        "| incremental / full |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|")
+    for days, full, incremental in rows:
+        print(
+            f"| {days} | {args.trades_per_day:,} | {full['seconds']:.1f} | {full['peak_mib'] or 0:,.0f} | "
+            f"{incremental['seconds']:.1f} | {100 * incremental['seconds'] / full['seconds']:.0f} % |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
