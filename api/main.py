@@ -1,0 +1,52 @@
+"""The FastAPI application: marts read-only, the pages, the OpenAPI page (assets served locally).
+
+uvicorn --factory api.main:create_app        # or: liquidationheatmap serve
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
+
+from api.cache import ResponseCache
+from api.core.config import ApiConfig, api_config
+from api.errors import install_error_handlers
+from api.routes import health, liquidations, margin, market, pages, scores, symbols
+
+DESCRIPTION = """\
+Estimated liquidation levels of Binance USD-M futures, from the dbt marts in the DuckDB warehouse.
+
+Every route reads the warehouse read-only, one connection per request, so `liquidationheatmap build`
+can replace it at any time; answers are cached until the warehouse file changes. Errors are JSON
+`{"detail": ...}`: 404 unknown symbol, 422 bad parameter, 503 nothing built yet (run
+`liquidationheatmap build`). Pages: `/` (index), `/map`, `/heatmap`, `/history`, `/compare`;
+the dbt lineage site at `/lineage/`.
+"""
+
+
+def create_app(config: ApiConfig | None = None) -> FastAPI:
+    config = config or api_config()
+    app = FastAPIOffline(
+        title="LiquidationHeatmap API",
+        version="0.1.0",
+        description=DESCRIPTION,
+        static_url="/docs-assets",
+    )
+    app.state.config = config
+    app.state.cache = ResponseCache(
+        config.cache_max_entries, config.cache_max_bytes, config.cache_ttl_seconds
+    )
+    install_error_handlers(app)
+    for router in (
+        health.router,
+        symbols.router,
+        liquidations.router,
+        market.router,
+        scores.router,
+        margin.router,
+        pages.router,
+    ):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=config.frontend_dir), name="static")
+    return app
