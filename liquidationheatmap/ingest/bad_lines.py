@@ -78,7 +78,7 @@ def gather_bad_lines(
     count, first_line = conn.execute("select count(*), min(line) from bad_lines").fetchone()
     if not count:
         return BadLinesSummary(0, None, None)
-    (first_error,) = conn.execute("select error from bad_lines where line = ?", [first_line]).fetchone()
+    (first_error,) = conn.execute(f"select error from bad_lines where line = {int(first_line)}").fetchone()
     return BadLinesSummary(int(count), int(first_line), first_error)
 
 

@@ -119,9 +119,10 @@ def split_by_day(reader: pa.RecordBatchReader, staging: Path, time_column: str) 
             order = pc.sort_indices(dates)
             sorted_days = dates.take(order)
             body = body.take(order)
-            day_numbers = sorted_days.cast(pa.int32()).to_numpy()
+            changes = pc.not_equal(sorted_days.slice(1), sorted_days.slice(0, len(sorted_days) - 1))
+            ends = [index + 1 for index in pc.indices_nonzero(changes).to_pylist()] + [len(sorted_days)]
             start = 0
-            for end in [*((day_numbers[1:] != day_numbers[:-1]).nonzero()[0] + 1).tolist(), len(day_numbers)]:
+            for end in ends:
                 add(sorted_days[start].as_py(), body.slice(start, end - start))
                 start = end
         for day in list(buffers):

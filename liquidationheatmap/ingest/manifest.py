@@ -7,6 +7,7 @@ Each run writes `manifest-<run_id>.parquet` once, after its data; read the whole
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import asdict, dataclass, field, fields
@@ -14,35 +15,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 MANIFEST_DIR = "_manifest"
 BAD_LINES_DIR = "bad_lines"
 
-SCHEMA = pa.schema(
-    [
-        ("run_id", pa.string()),
-        ("ingested_at", pa.timestamp("us")),
-        ("source_path", pa.string()),
-        ("file_name", pa.string()),
-        ("dataset", pa.string()),
-        ("symbol", pa.string()),
-        ("market", pa.string()),
-        ("frequency", pa.string()),
-        ("period", pa.string()),
-        ("kline_interval", pa.string()),
-        ("size_bytes", pa.int64()),
-        ("sha256", pa.string()),
-        ("checksum_verdict", pa.string()),
-        ("rows_loaded", pa.int64()),
-        ("rows_rejected", pa.int64()),
-        ("first_event_time", pa.timestamp("us")),
-        ("last_event_time", pa.timestamp("us")),
-        ("status", pa.string()),
-        ("reason", pa.string()),
-        ("output_paths", pa.list_(pa.string())),
-    ]
+# Column types, in order (the contract of the dbt source `ingest.manifest`).
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("run_id", "VARCHAR"),
+    ("ingested_at", "TIMESTAMP"),
+    ("source_path", "VARCHAR"),
+    ("file_name", "VARCHAR"),
+    ("dataset", "VARCHAR"),
+    ("symbol", "VARCHAR"),
+    ("market", "VARCHAR"),
+    ("frequency", "VARCHAR"),
+    ("period", "VARCHAR"),
+    ("kline_interval", "VARCHAR"),
+    ("size_bytes", "BIGINT"),
+    ("sha256", "VARCHAR"),
+    ("checksum_verdict", "VARCHAR"),
+    ("rows_loaded", "BIGINT"),
+    ("rows_rejected", "BIGINT"),
+    ("first_event_time", "TIMESTAMP"),
+    ("last_event_time", "TIMESTAMP"),
+    ("status", "VARCHAR"),
+    ("reason", "VARCHAR"),
+    ("output_paths", "VARCHAR[]"),
 )
 
 
@@ -86,6 +84,12 @@ def source_stem(file_name: str) -> str:
     return file_name
 
 
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    raise TypeError(f"cannot write {type(value).__name__} to the manifest")
+
+
 def new_run_id(now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     return f"{now:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}"
@@ -109,11 +113,23 @@ def write_manifest(lake: Path, run_id: str, records: list[ManifestRecord]) -> Pa
         return None
     directory = manifest_dir(lake)
     directory.mkdir(parents=True, exist_ok=True)
-    columns = {f.name: [getattr(r, f.name) for r in records] for f in fields(ManifestRecord)}
-    table = pa.Table.from_pydict(columns, schema=SCHEMA)
     final = directory / f"manifest-{run_id}.parquet"
     temporary = directory / f".manifest-{run_id}.parquet.tmp"
-    pq.write_table(table, temporary, compression="zstd")
+    # Rows go through a JSON-lines file so no Python values are bound as parameters (binding
+    # makes the duckdb module import pandas, a second of start-up for nothing).
+    staged = directory / f".manifest-{run_id}.jsonl.tmp"
+    with staged.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record.as_dict(), default=_json_value) + "\n")
+    columns = ", ".join(f"'{name}': '{kind}'" for name, kind in COLUMNS)
+    source = str(staged).replace("'", "''")
+    target = str(temporary).replace("'", "''")
+    with duckdb.connect() as conn:
+        conn.execute(
+            f"copy (select * from read_json('{source}', format = 'newline_delimited', "
+            f"columns = {{{columns}}})) to '{target}' (format parquet, compression zstd)"
+        )
+    staged.unlink()
     os.replace(temporary, final)
     return final
 
@@ -125,14 +141,16 @@ def read_manifest(lake: Path) -> list[ManifestRecord]:
         return []
     pattern = str(directory / "manifest-*.parquet").replace("'", "''")
     with duckdb.connect() as conn:
-        table = conn.execute(
+        cursor = conn.execute(
             f"select * from read_parquet('{pattern}', union_by_name = true) order by ingested_at, run_id"
-        ).to_arrow_table()
-    names = [f.name for f in fields(ManifestRecord)]
+        )
+        columns = [item[0] for item in cursor.description]
+        rows = cursor.fetchall()
+    names = {f.name for f in fields(ManifestRecord)}
     records = []
-    for row in table.to_pylist():
-        values = {name: row.get(name) for name in names}
-        values["output_paths"] = values["output_paths"] or []
+    for row in rows:
+        values = {name: value for name, value in zip(columns, row, strict=True) if name in names}
+        values["output_paths"] = list(values.get("output_paths") or [])
         records.append(ManifestRecord(**values))
     return records
 
