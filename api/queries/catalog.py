@@ -74,7 +74,11 @@ def symbols(wh: WarehouseSession) -> SymbolList:
         symbol: (at, price, models)
         for symbol, at, price, models in wh.fetch(
             """
-            select symbol, max(measured_at), arg_max(current_price, measured_at), list(distinct model order by model)
+            select
+                symbol,
+                max(measured_at),
+                arg_max(current_price, measured_at),
+                list(distinct model order by model)
             from fct_liquidation_levels
             group by symbol
             """

@@ -70,8 +70,8 @@ def calculate(request: MarginRequest, symbol: str) -> MarginResult:
         raise invalid_parameter(
             "body",
             "leverage",
-            f"leverage {request.leverage:g}x is above the {allowed}x Binance allows for a {notional:,.2f} USDT "
-            f"position under bracket table {table.table_version}",
+            f"leverage {request.leverage:g}x is above the {allowed}x Binance allows for a "
+            f"{notional:,.2f} USDT position under bracket table {table.table_version}",
         )
     wallet_balance = notional / request.leverage + request.extra_margin
     result = margin.liquidation_price(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 import duckdb
@@ -27,10 +28,9 @@ def _known(wh: WarehouseSession, symbol: str) -> str:
     if symbol in known:
         return symbol
     if wh.exists:
-        try:
+        # A warehouse without dim_symbols only narrows the known set.
+        with contextlib.suppress(HTTPException, duckdb.Error):
             known |= set(symbol_bin_sizes(wh))
-        except (HTTPException, duckdb.Error):
-            pass  # a warehouse without dim_symbols only narrows the known set
     if symbol not in known:
         raise NotFound(f"unknown symbol {symbol}: bracket tables exist for {', '.join(sorted(known))}")
     return symbol

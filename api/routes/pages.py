@@ -59,8 +59,9 @@ def lineage(config: ConfigDep) -> Response:
     return HTMLResponse(
         status_code=404,
         content=(
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Lineage site not generated</title>"
-            "<link rel='icon' href='data:,'></head><body style='font-family:sans-serif;max-width:40em;margin:3em auto'>"
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            "<title>Lineage site not generated</title><link rel='icon' href='data:,'></head>"
+            "<body style='font-family:sans-serif;max-width:40em;margin:3em auto'>"
             "<h1>The lineage site has not been generated yet</h1>"
             "<p>Run <code>liquidationheatmap build</code> and then <code>liquidationheatmap docs</code>; "
             "this page then shows dbt's lineage graph, every model's SQL, columns and tests.</p>"
