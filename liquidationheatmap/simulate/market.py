@@ -84,12 +84,12 @@ class MarketParams:
 
     minute_vol: float = 4e-4  # std of the news part of a 1-minute log return at average activity
     activity_halflife_min: float = 45.0  # trading activity: log AR(1), mean 1
-    activity_sd: float = 0.6  # stationary std of log activity
+    activity_sd: float = 0.8  # stationary std of log activity
     liquidation_excitation: float = 0.005  # activity *= 1 + this * liquidations in the previous minute ...
     excitation_cap: float = 2.0  # ... at most this factor
     t_dof: float = 3.0  # Student-t news shocks
     impact_coef: float = 4e-4  # d log p = sign * impact_coef * sqrt(notional / impact_depth)
-    impact_depth: float = 1e6
+    impact_depth: float = 1e6  # at 1 M trades a day; scales with trades_per_day (a smaller market is thinner)
     fills_p: float = 0.6  # aggTrades per order ~ Geometric(fills_p) (mean 1/p), at most qty steps
     trades_per_fill_p: float = 0.5  # raw trades per aggTrade ~ Geometric(p)
     sentiment_halflife_min: float = 240.0
@@ -174,6 +174,9 @@ class MarketSimulator:
         self.recent_returns = np.zeros(15)
         # Steady state: every opening is later closed (or liquidated) by another order.
         self.open_rate = trades_per_day / (2.0 * self._fills_per_order()) / 1440.0
+        # Depth in proportion to activity keeps the dynamics (volatility from flow, cascades) the same
+        # at any trades_per_day: flow variance ~ orders / depth, cascade impact ~ sqrt(population / depth).
+        self.depth = self.params.impact_depth * trades_per_day / 1_000_000
         self.next_pid = 1
         self.next_agg_id = 1_000_000_000 + int(self.rng.integers(0, 100_000_000))
         self.next_trade_id = 3 * self.next_agg_id
@@ -474,7 +477,7 @@ class MarketSimulator:
         )
 
     def _impact(self, notional: np.ndarray) -> np.ndarray:
-        return self.params.impact_coef * np.sqrt(notional / self.params.impact_depth)
+        return self.params.impact_coef * np.sqrt(notional / self.depth)
 
     def _cascade(
         self, low: float, high: float, mid: float, t: int, next_time: int, t0: int
@@ -599,7 +602,7 @@ class MarketSimulator:
         """Cumulative depth within 1..5 % of mid on each side, consistent with the impact law."""
         p = self.params
         n = len(snap_s)
-        at_1pct = p.impact_depth * (0.01 / p.impact_coef) ** 2
+        at_1pct = self.depth * (0.01 / p.impact_coef) ** 2
         x = np.arange(1, 6, dtype=float)
         shape = x**p.bookdepth_exponent - (x - 1) ** p.bookdepth_exponent
         thin = np.sqrt(p.minute_vol / sigma)[:, None, None]
