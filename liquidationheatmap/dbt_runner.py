@@ -191,8 +191,13 @@ def run_dbt(
     memory_limit: str | None = None,
     threads: int | None = None,
     on_node: Callable[[NodeOutcome], None] | None = None,
+    target_dir: Path | None = None,
 ) -> DbtOutcome:
-    """Run one dbt command (`["build"]`, `["docs", "generate", "--static"]`, ...) in-process."""
+    """Run one dbt command (`["build"]`, `["docs", "generate", "--static"]`, ...) in-process.
+
+    `target_dir` (default dbt_project/target) holds dbt's artifacts; builds of different
+    warehouses use their own so that they can run side by side.
+    """
     from dbt.cli.main import dbtRunner
 
     progress = _Progress(console, on_node)
@@ -203,6 +208,8 @@ def run_dbt(
         "--profiles-dir",
         str(PROFILES_DIR),
         "--quiet",
+        "--target-path",
+        str(target_dir or TARGET_DIR),
     ]
     if dbt_vars:
         cli_args += ["--vars", json.dumps(dbt_vars)]
@@ -219,6 +226,11 @@ def run_dbt(
     if not outcome.success and error is None and not outcome.failures:
         outcome.error = "dbt reported failure (see dbt_project/logs/dbt.log)"
     return outcome
+
+
+def target_dir_for(warehouse: Path) -> Path:
+    """dbt's artifact folder for builds of one warehouse (beside it)."""
+    return Path(warehouse).with_name("dbt_target")
 
 
 def working_copy_path(warehouse: Path) -> Path:
@@ -267,6 +279,7 @@ def build_warehouse(
             console=console,
             memory_limit=memory_limit,
             threads=threads,
+            target_dir=target_dir_for(warehouse),
         )
     except BaseException:
         _remove_database(working)
@@ -287,7 +300,7 @@ def build_results_path(warehouse: Path) -> Path:
 
 
 def _keep_results(warehouse: Path) -> None:
-    source = TARGET_DIR / "run_results.json"
+    source = target_dir_for(warehouse) / "run_results.json"
     if source.exists():
         destination = build_results_path(warehouse)
         temporary = destination.with_name(destination.name + ".tmp")
@@ -326,7 +339,8 @@ def generate_docs(lake: Path, warehouse: Path, console: Console | None = None) -
             warehouse=working,
             dbt_vars={"lake_datasets": present or list(REQUIRED_DATASETS)},
             console=console,
+            target_dir=target_dir_for(warehouse),
         )
     finally:
         _remove_database(working)
-    return outcome, TARGET_DIR / "static_index.html"
+    return outcome, target_dir_for(warehouse) / "static_index.html"

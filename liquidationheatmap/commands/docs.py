@@ -21,7 +21,7 @@ method (the liquidation model, its formulas, assumptions and limits). It needs a
 (column types are read from it; run `liquidationheatmap build` first); it works on a copy, so a
 running server is not disturbed.
 
-The page is written to dbt_project/target/static_index.html and copied to --output.
+The page is written to dbt_target/static_index.html beside the warehouse and copied to --output.
 
 Example:
   liquidationheatmap docs --output data/processed/lineage.html
