@@ -68,7 +68,10 @@ def gather_bad_lines(
         select line, arg_min(error, rank) as error, any_value(csv_line) as line_text
         from (
             select line, column_idx as rank, {_error_sql(spec)} as error, csv_line
-            from {rejects}_errors
+            from (
+                -- with CRLF files DuckDB keeps the previous line's end at the start of csv_line
+                select * replace (trim(csv_line, chr(13) || chr(10)) as csv_line) from {rejects}_errors
+            )
             union all
             select line, 1000000 as rank, error, csv_line from time_rejects
         )

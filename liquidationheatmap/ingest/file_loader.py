@@ -216,13 +216,17 @@ def _decode_and_publish(
     record.rows_rejected = bad.count
     if bad.count and not context.skip_bad_rows:
         raise FileRejected(bad.describe(source.path.name))
-    if rows == 0:
-        raise FileRejected(f"{source.path.name}: no good rows ({bad.count} bad lines)")
     if bad.count:
         destination = bad_lines_path(context.lake, source.path.name, context.run_id)
         write_bad_lines(conn, destination)
         relative = destination.relative_to(context.lake)
+        if rows == 0:
+            raise FileRejected(
+                f"{source.path.name}: no good rows ({bad.count} bad lines, written to {relative})"
+            )
         record.reason = f"{bad.describe(source.path.name)}; skipped, written to {relative}"
+    if rows == 0:
+        raise FileRejected(f"{source.path.name}: empty file (no data rows)")
     record.rows_loaded = rows
     record.first_event_time = _epoch_to_time(low)
     record.last_event_time = _epoch_to_time(high)

@@ -257,3 +257,39 @@ def test_cli_rejects_an_unknown_dataset_name(capsys) -> None:
         main(["ingest", "--datasets", "aggTrades,liquidations"])
     assert exit_info.value.code == 2
     assert "unknown dataset(s) liquidations" in capsys.readouterr().err
+
+
+def test_windows_line_endings_and_blank_lines_keep_true_line_numbers(data_dir: Path, lake: Path) -> None:
+    text = "\r\n".join(
+        [AGG_HEADER, GOOD, "2,x,1,2,2,1704067200001,true", "", "3,100.0,1,3,3,1704067200002,false"]
+    )
+    write_csv(data_dir, "BTCUSDT-aggTrades-2024-01-01", text + "\r\n")
+    report = ingest_archive(data_dir, lake, skip_bad_rows=True, show_progress=False)
+    record = report.records[0]
+    assert (record.status, record.rows_loaded, record.rows_rejected) == ("loaded", 2, 1)
+    bad_file = lake / "_manifest" / "bad_lines" / f"BTCUSDT-aggTrades-2024-01-01-{report.run_id}.csv"
+    with bad_file.open(newline="") as handle:
+        assert list(csv.reader(handle))[1] == [
+            "3",
+            'column price: "x" is not a number',
+            "2,x,1,2,2,1704067200001,true",
+        ]
+
+
+def test_skip_bad_rows_still_rejects_a_file_with_no_good_row(data_dir: Path, lake: Path) -> None:
+    write_csv(
+        data_dir,
+        "BTCUSDT-aggTrades-2024-01-01",
+        lines("1,a,1,1,1,1704067200000,true", "2,b,1,2,2,1704067200001"),
+    )
+    report = ingest_archive(data_dir, lake, skip_bad_rows=True, show_progress=False)
+    assert [(r.status, r.rows_loaded, r.rows_rejected, r.reason) for r in report.records] == [
+        (
+            "rejected",
+            0,
+            2,
+            "BTCUSDT-aggTrades-2024-01-01.csv: no good rows (2 bad lines, written to "
+            f"_manifest/bad_lines/BTCUSDT-aggTrades-2024-01-01-{report.run_id}.csv)",
+        )
+    ]
+    assert (report.exit_code, lake_parquet_files(lake)) == (1, [])
