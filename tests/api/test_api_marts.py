@@ -1,0 +1,236 @@
+"""The data routes through the real app on a pipeline-built warehouse: values, not only status codes."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+import pytest
+from pipeline_dataset import SYMBOL, START
+
+from api.core.config import TIMEFRAMES
+
+
+@pytest.fixture(scope="module")
+def mart(dataset):
+    connection = duckdb.connect(str(dataset.warehouse), read_only=True)
+    yield connection
+    connection.close()
+
+
+def test_health_reports_build_time_and_latest_bucket_per_symbol(client, dataset, mart):
+    body = client.get("/health").json()
+    latest = mart.sql("select max(bucket_start) from int_trades__per_bucket").fetchone()[0]
+    built = datetime.fromtimestamp(os.stat(dataset.warehouse).st_mtime_ns / 1e9, tz=UTC).replace(tzinfo=None)
+    assert body["status"] == "ok"
+    assert body["symbols"] == [{"symbol": SYMBOL, "latest_data_at": latest.isoformat()}]
+    assert latest == datetime(2026, 10, 2, 23, 55)
+    assert datetime.fromisoformat(body["built_at"]) == built
+    assert body["marts"]["fct_liquidation_levels"] is True
+    assert body["marts"]["fct_liquidation_clusters"] is False
+
+
+def test_symbols_lists_bin_size_dates_price_and_models(client, mart):
+    body = client.get("/symbols").json()
+    price = mart.sql("select max(current_price) from fct_liquidation_levels").fetchone()[0]
+    assert body == {
+        "symbols": [
+            {
+                "symbol": SYMBOL,
+                "price_bin_size": 100.0,
+                "first_trade_date": "2026-10-01",
+                "last_trade_date": "2026-10-02",
+                "current_price": price,
+                "measured_at": "2026-10-02T23:55:00",
+                "models": ["binance_standard", "funding_adjusted"],
+            }
+        ]
+    }
+
+
+def test_levels_put_longs_below_and_shorts_above_the_price_with_the_marts_totals(client, mart):
+    body = client.get("/liquidations/levels", params={"symbol": SYMBOL, "model": "funding_adjusted"}).json()
+    price = body["current_price"]
+    longs, shorts = mart.sql(
+        """
+        select sum(live_notional) filter (side = 'long' and liquidation_price < current_price),
+               sum(live_notional) filter (side = 'short' and liquidation_price > current_price)
+        from fct_liquidation_levels where model = 'funding_adjusted'
+        """
+    ).fetchone()
+    assert body["model"] == "funding_adjusted"
+    assert body["measured_at"] == "2026-10-02T23:55:00"
+    assert all(level["liquidation_price"] < price for level in body["levels"] if level["side"] == "long")
+    assert all(level["liquidation_price"] > price for level in body["levels"] if level["side"] == "short")
+    assert body["total_long_notional"] == pytest.approx(longs, rel=1e-12)
+    assert body["total_short_notional"] == pytest.approx(shorts, rel=1e-12)
+    assert body["total_long_notional"] > 0 and body["total_short_notional"] > 0
+
+
+def test_levels_side_and_leverage_filters_keep_only_that_band(client, mart):
+    body = client.get(
+        "/liquidations/levels", params={"side": "short", "min_leverage": 25, "max_leverage": 50}
+    ).json()
+    expected = mart.sql(
+        """
+        select count(*), sum(live_notional) from fct_liquidation_levels
+        where model = 'binance_standard' and side = 'short' and leverage between 25 and 50
+            and liquidation_price > current_price
+        """
+    ).fetchone()
+    assert {level["leverage"] for level in body["levels"]} == {25, 50}
+    assert {level["side"] for level in body["levels"]} == {"short"}
+    assert len(body["levels"]) == expected[0]
+    assert body["total_short_notional"] == pytest.approx(expected[1], rel=1e-12)
+    assert body["total_long_notional"] == 0.0
+
+
+def test_levels_min_leverage_above_max_is_a_422_saying_so(client):
+    response = client.get("/liquidations/levels", params={"min_leverage": 50, "max_leverage": 10})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["msg"] == "min_leverage 50 is above max_leverage 10"
+
+
+def test_unknown_symbol_is_a_404_naming_the_known_ones(client):
+    response = client.get("/liquidations/levels", params={"symbol": "ETHUSDT"})
+    assert response.status_code == 404
+    assert response.json() == {"detail": "unknown symbol ETHUSDT: the warehouse holds BTCUSDT"}
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/liquidations/levels", {"model": "coinglass"}),
+        ("/liquidations/heatmap", {"timeframe": "2d"}),
+        ("/liquidations/levels", {"symbol": "BTC-USDT"}),
+        ("/liquidations/history", {"start": "yesterday"}),
+        ("/volume-profile", {"date": "2026-02-30"}),
+    ],
+)
+def test_bad_parameters_are_422_naming_the_parameter(client, path, params):
+    response = client.get(path, params=params)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", next(iter(params))]
+
+
+def test_heatmap_matrix_holds_the_marts_cells_on_regular_axes(client, mart):
+    body = client.get("/liquidations/heatmap", params={"timeframe": "7d"}).json()
+    cells, total = mart.sql(
+        """
+        select count(*), sum(live_notional) from fct_liquidation_heatmap
+        where model = 'binance_standard' and timeframe = '7d'
+        """
+    ).fetchone()
+    times = [datetime.fromisoformat(t) for t in body["times"]]
+    assert body["resolution_minutes"] == 30
+    assert {b - a for a, b in zip(times, times[1:], strict=False)} == {timedelta(minutes=30)}
+    assert times[0] == datetime(2026, 10, 1) and times[-1] == datetime(2026, 10, 2, 23, 30)
+    assert {round(b - a, 6) for a, b in zip(body["prices"], body["prices"][1:], strict=False)} == {100.0}
+    assert len(body["z"]) == len(body["prices"]) and {len(row) for row in body["z"]} == {len(times)}
+    # Each cell is rounded to cents: the matrix total matches the mart's within half a cent per cell.
+    assert sum(map(sum, body["z"])) == pytest.approx(total, abs=0.005 * cells)
+    assert body["max_notional"] == max(map(max, body["z"]))
+    assert body["candles"]["time"] == body["times"]
+    assert body["current_price"] == body["candles"]["close"][-1]
+    assert min(body["candles"]["low"]) >= body["prices"][0]
+    assert max(body["candles"]["high"]) < body["prices"][-1] + 100
+
+
+@pytest.mark.parametrize("timeframe", TIMEFRAMES)
+def test_every_timeframe_answers_at_the_seeds_resolution(client, mart, timeframe):
+    body = client.get("/liquidations/heatmap", params={"timeframe": timeframe}).json()
+    resolution = mart.execute(
+        "select resolution_minutes from heatmap_timeframes where timeframe = ?", [timeframe]
+    ).fetchone()[0]
+    assert body["timeframe"] == timeframe
+    assert body["resolution_minutes"] == resolution
+    assert len(body["times"]) >= 1 and max(map(max, body["z"])) > 0
+
+
+def test_heatmap_of_one_side_only_sums_that_sides_cells(client, mart):
+    long_body = client.get("/liquidations/heatmap", params={"timeframe": "1d", "side": "long"}).json()
+    expected = mart.sql(
+        """
+        select sum(live_notional), count(*) from fct_liquidation_heatmap
+        where model = 'binance_standard' and timeframe = '1d' and side = 'long'
+        """
+    ).fetchone()
+    assert long_body["side"] == "long"
+    assert sum(map(sum, long_body["z"])) == pytest.approx(expected[0], abs=0.005 * expected[1])
+
+
+def test_history_raw_rows_are_the_marts_rows_in_the_range(client, mart):
+    body = client.get(
+        "/liquidations/history", params={"start": "2026-10-01T12:00:00Z", "end": "2026-10-02"}
+    ).json()
+    expected = mart.sql(
+        """
+        select count(*), sum(liquidated_notional) filter (side = 'long'), sum(liquidated_count)
+        from fct_liquidation_history
+        where model = 'binance_standard'
+            and bucket_start >= '2026-10-01 12:00:00' and bucket_start < '2026-10-03'
+        """
+    ).fetchone()
+    assert body["start"] == "2026-10-01T12:00:00" and body["end"] == "2026-10-03T00:00:00"
+    assert len(body["rows"]) == expected[0] > 0
+    assert body["total_long_notional"] == pytest.approx(expected[1], rel=1e-12)
+    assert sum(row["liquidated_count"] for row in body["rows"]) == expected[2]
+    assert all(row["bucket_start"] >= "2026-10-01T12:00:00" for row in body["rows"])
+
+
+def test_history_aggregated_per_hour_keeps_the_totals(client):
+    raw = client.get("/liquidations/history", params={"end": "2026-10-01"}).json()
+    hourly = client.get(
+        "/liquidations/history", params={"end": "2026-10-01", "aggregate": "true", "interval": "1h"}
+    ).json()
+    assert hourly["interval"] == "1h" and raw["interval"] is None
+    assert {row["bucket_start"][14:] for row in hourly["rows"]} == {"00:00"}
+    assert hourly["total_long_notional"] == pytest.approx(raw["total_long_notional"], rel=1e-12)
+    assert hourly["total_short_notional"] == pytest.approx(raw["total_short_notional"], rel=1e-12)
+    assert sum(r["liquidated_count"] for r in hourly["rows"]) == sum(r["liquidated_count"] for r in raw["rows"])
+    assert max(r["bucket_start"] for r in raw["rows"]) < "2026-10-02"
+
+
+def test_history_end_not_after_start_is_a_422(client):
+    response = client.get("/liquidations/history", params={"start": "2026-10-02", "end": "2026-10-01T23:00"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["msg"] == (
+        "end 2026-10-01T23:00:00 is not after start 2026-10-02T00:00:00"
+    )
+
+
+def test_volume_profile_defaults_to_the_latest_day_and_splits_taker_sides(client, mart):
+    body = client.get("/volume-profile").json()
+    total, buys = mart.sql(
+        "select sum(total_volume), sum(buy_volume) from fct_volume_profile_daily where trade_date = '2026-10-02'"
+    ).fetchone()
+    assert body["date"] == "2026-10-02"
+    assert body["total_volume"] == pytest.approx(total, rel=1e-12)
+    assert sum(b["buy_volume"] for b in body["bins"]) == pytest.approx(buys, rel=1e-12)
+    assert all(b["buy_volume"] + b["sell_volume"] == pytest.approx(b["total_volume"]) for b in body["bins"])
+
+
+def test_volume_profile_of_a_day_without_data_is_a_404_with_the_covered_range(client):
+    response = client.get("/volume-profile", params={"date": str(START - timedelta(days=1))})
+    assert response.status_code == 404
+    assert response.json() == {
+        "detail": "no traded volume for BTCUSDT on 2026-09-30: the data covers 2026-10-01 to 2026-10-02"
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "table"),
+    [("/liquidations/clusters", "fct_liquidation_clusters"), ("/model-scores", "fct_model_scores")],
+)
+def test_issue_5_marts_answer_503_until_built(client, path, table):
+    response = client.get(path)
+    assert response.status_code == 503
+    assert f"has no table {table}" in response.json()["detail"]
+    assert "run `liquidationheatmap build`" in response.json()["detail"]
+
+
+def test_ensemble_levels_answer_503_while_the_ensemble_is_not_built(client):
+    response = client.get("/liquidations/levels", params={"model": "ensemble"})
+    assert response.status_code == 503
+    assert response.json()["detail"].startswith("the ensemble model is not built yet")
