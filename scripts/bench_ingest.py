@@ -9,6 +9,7 @@ and prints rows/s for both, the ratio, and peak RSS.
 
   uv run python scripts/bench_ingest.py --rows-millions 4
   uv run python scripts/bench_ingest.py --rows-millions 4 --rows-per-file 4000000   # one big file
+  uv run python scripts/bench_ingest.py --rows-millions 4 --rows-per-file 4000000 --monthly
 """
 
 from __future__ import annotations
@@ -31,19 +32,22 @@ import duckdb
 DAY_MS = 86_400_000
 
 
-def build_archive(root: Path, rows: int, rows_per_file: int) -> list[Path]:
-    """Daily BTCUSDT aggTrades zips in Binance's layout, rows spread over each day."""
-    folder = root / "data/futures/um/daily/aggTrades/BTCUSDT"
+def build_archive(root: Path, rows: int, rows_per_file: int, monthly: bool = False) -> list[Path]:
+    """BTCUSDT aggTrades zips in Binance's layout (daily, or monthly), rows spread over each period."""
+    frequency = "monthly" if monthly else "daily"
+    folder = root / f"data/futures/um/{frequency}/aggTrades/BTCUSDT"
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     day, first_id, left = date(2024, 1, 1), 3_000_000_000, rows
     with duckdb.connect() as conn:
         while left > 0:
             n = min(rows_per_file, left)
-            stem = f"BTCUSDT-aggTrades-{day.isoformat()}"
+            period = day.strftime("%Y-%m") if monthly else day.isoformat()
+            span_days = 31 if monthly else 1
+            stem = f"BTCUSDT-aggTrades-{period}"
             csv_path = root / f"{stem}.csv"
             start_ms = (day - date(1970, 1, 1)).days * DAY_MS
-            step = max(1, DAY_MS // n)
+            step = max(1, span_days * DAY_MS // n)
             conn.execute(
                 f"""
                 copy (
@@ -65,7 +69,12 @@ def build_archive(root: Path, rows: int, rows_per_file: int) -> list[Path]:
             digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
             (folder / f"{stem}.zip.CHECKSUM").write_text(f"{digest}  {stem}.zip\n")
             paths.append(zip_path)
-            day, first_id, left = day + timedelta(days=1), first_id + n, left - n
+            day = (
+                date(day.year + day.month // 12, day.month % 12 + 1, 1)
+                if monthly
+                else day + timedelta(days=1)
+            )
+            first_id, left = first_id + n, left - n
     return paths
 
 
@@ -123,6 +132,9 @@ def main() -> int:
     )
     parser.add_argument("--rows-millions", type=float, default=4.0, help="rows to build (millions)")
     parser.add_argument("--rows-per-file", type=int, default=1_000_000, help="rows per daily zip")
+    parser.add_argument(
+        "--monthly", action="store_true", help="build monthly files (ingest splits them by day)"
+    )
     parser.add_argument("--workers", type=int, help="ingest workers (default: one per core)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per mode; the fastest is reported")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
@@ -142,9 +154,10 @@ def main() -> int:
     try:
         rows = int(args.rows_millions * 1_000_000)
         started = time.perf_counter()
-        zips = build_archive(root / "raw", rows, args.rows_per_file)
+        zips = build_archive(root / "raw", rows, args.rows_per_file, args.monthly)
         size = sum(p.stat().st_size for p in zips) / 1e6
-        print(f"built {rows:,} aggTrades rows in {len(zips)} daily zips ({size:.0f} MB) "
+        kind = "monthly" if args.monthly else "daily"
+        print(f"built {rows:,} aggTrades rows in {len(zips)} {kind} zips ({size:.0f} MB) "
               f"in {time.perf_counter() - started:.1f}s; {os.cpu_count()} cores")  # fmt: skip
         runs: dict[str, list[dict]] = {"floor": [], "ingest": []}
         for _ in range(args.repeat):  # alternate, so both modes see the same background load

@@ -74,7 +74,8 @@ class DaySplit:
 def split_by_day(reader: pa.RecordBatchReader, staging: Path, time_column: str) -> DaySplit:
     """Write each UTC day's rows (column `__date`) to its own Parquet file, in the stream's order.
 
-    Memory stays bounded: at most ~_ROWS_PER_WRITE rows per open day are buffered.
+    Memory stays bounded: a day's rows are written once _ROWS_PER_WRITE are buffered or as soon as
+    a batch arrives without that day, so a time-sorted file buffers about one day's tail at a time.
     """
     staging.mkdir(parents=True, exist_ok=True)
     result = DaySplit()
@@ -114,6 +115,7 @@ def split_by_day(reader: pa.RecordBatchReader, staging: Path, time_column: str) 
             day_span = pc.min_max(dates)
             if day_span["min"] == day_span["max"]:
                 add(day_span["min"].as_py(), body)
+                _flush_days_left_behind(buffers, {day_span["min"].as_py()}, flush)
                 continue
             # A stable sort by day keeps the file's order inside each day.
             order = pc.sort_indices(dates)
@@ -121,16 +123,25 @@ def split_by_day(reader: pa.RecordBatchReader, staging: Path, time_column: str) 
             body = body.take(order)
             changes = pc.not_equal(sorted_days.slice(1), sorted_days.slice(0, len(sorted_days) - 1))
             ends = [index + 1 for index in pc.indices_nonzero(changes).to_pylist()] + [len(sorted_days)]
-            start = 0
+            start, seen = 0, set()
             for end in ends:
-                add(sorted_days[start].as_py(), body.slice(start, end - start))
+                day = sorted_days[start].as_py()
+                seen.add(day)
+                add(day, body.slice(start, end - start))
                 start = end
+            _flush_days_left_behind(buffers, seen, flush)
         for day in list(buffers):
             flush(day)
     finally:
         for writer in writers.values():
             writer.close()
     return result
+
+
+def _flush_days_left_behind(buffers: dict, seen: set, flush) -> None:
+    """Write out days the stream has moved past, so a sorted file holds one day in memory at a time."""
+    for day in [day for day in buffers if day not in seen]:
+        flush(day)
 
 
 def time_range_from_parquet(path: Path, column: str) -> tuple[object, object]:
