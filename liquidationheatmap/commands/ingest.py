@@ -85,14 +85,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from liquidationheatmap.ingest import ingest_archive
+    from liquidationheatmap.ingest.lake_writer import LakeBusy
     from liquidationheatmap.ingest.summary import print_summary
 
     console = Console()
     if not args.data_dir.is_dir():
         console.print(f"[red]{args.data_dir}: data folder not found", highlight=False)
         return 2
-    report = ingest_archive(
+    if args.start_date and args.end_date and args.start_date > args.end_date:
+        console.print(
+            f"[red]--start-date {args.start_date} is after --end-date {args.end_date}", highlight=False
+        )
+        return 2
+    if args.workers is not None and args.workers < 1:
+        console.print("[red]--workers must be at least 1", highlight=False)
+        return 2
+    try:
+        report = _ingest(args, console)
+    except LakeBusy as error:
+        console.print(f"[red]{error}", highlight=False)
+        return 2
+    print_summary(report, console)
+    return report.exit_code
+
+
+def _ingest(args: argparse.Namespace, console: Console):
+    from liquidationheatmap.ingest import ingest_archive
+
+    return ingest_archive(
         args.data_dir,
         args.lake,
         symbols=args.symbols,
@@ -104,5 +124,3 @@ def run(args: argparse.Namespace) -> int:
         show_progress=console.is_terminal,
         console=console,
     )
-    print_summary(report, console)
-    return report.exit_code

@@ -293,3 +293,16 @@ def test_skip_bad_rows_still_rejects_a_file_with_no_good_row(data_dir: Path, lak
         )
     ]
     assert (report.exit_code, lake_parquet_files(lake)) == (1, [])
+
+
+def test_cli_refuses_a_missing_folder_and_a_reversed_date_range(tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "nowhere"
+    assert main(["ingest", "--data-dir", str(missing), "--lake", str(tmp_path / "lake")]) == 2
+    assert f"{missing}: data folder not found" in " ".join(capsys.readouterr().out.split())
+    status = main(
+        ["ingest", "--data-dir", str(tmp_path), "--start-date", "2024-02-01", "--end-date", "2024-01-01"]
+    )
+    assert status == 2
+    assert "--start-date 2024-02-01 is after --end-date 2024-01-01" in " ".join(
+        capsys.readouterr().out.split()
+    )

@@ -131,6 +131,9 @@ def test_metrics_empty_ratio_columns_become_null(data_dir: Path, lake: Path) -> 
     )
     report = ingest_archive(data_dir, lake, show_progress=False)
     assert (report.loaded, report.rejected, report.rows_loaded) == (1, 0, 2)
+    assert (report.records[0].first_event_time, report.records[0].last_event_time) == (
+        datetime(2021, 12, 1, 0, 5), datetime(2021, 12, 1, 0, 10),
+    )  # fmt: skip
     assert read_lake(lake, "metrics", order="create_time") == [
         (datetime(2021, 12, 1, 0, 5), "BTCUSDT", 74006.266, 3131493738.8974, None, None, None, None,
          date(2021, 12, 1)),
