@@ -66,6 +66,9 @@ def _build(lake: Path, warehouse: Path, memory_limit: str, threads: int) -> dict
     if completed.returncode != 0 or not lines:
         raise SystemExit(f"build failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}")
     result = json.loads(lines[-1])
+    if not result["ok"]:
+        results = warehouse.with_name("dbt_build_results.json")
+        raise SystemExit(f"build of {lake} failed; see {results}")
     # ru_maxrss of children is the max over all children so far: report it only when it grew.
     result["peak_mib"] = peak_kib / 1024 if peak_kib > before else None
     return result

@@ -15,15 +15,16 @@
   epoch_ms(cast({{ column }} as bigint))
 {%- endmacro %}
 
-{# TIMESTAMP -> whole seconds since the Unix epoch (BIGINT). #}
+{# TIMESTAMP -> whole seconds since the Unix epoch (BIGINT), rounded down (a cast alone rounds to
+   nearest, which would put 23:59:59.9 in the next day's first bucket). #}
 {% macro timestamp_to_epoch_seconds(column) -%}
   {{ return(adapter.dispatch('timestamp_to_epoch_seconds', 'liquidationheatmap')(column)) }}
 {%- endmacro %}
 {% macro default__timestamp_to_epoch_seconds(column) -%}
-  cast(extract(epoch from {{ column }}) as bigint)
+  cast(floor(extract(epoch from {{ column }})) as bigint)
 {%- endmacro %}
 {% macro duckdb__timestamp_to_epoch_seconds(column) -%}
-  cast(epoch({{ column }}) as bigint)
+  cast(floor(epoch({{ column }})) as bigint)
 {%- endmacro %}
 
 {# Whole seconds since the Unix epoch -> TIMESTAMP. #}

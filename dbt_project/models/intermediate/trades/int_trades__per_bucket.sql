@@ -9,11 +9,30 @@
 {#- 5-minute candles and taker flow; rebuilds only the days int_trades__deduplicated reloaded. -#}
 with
 
+deduplicated as (
+
+    select
+        *,
+        cast(traded_at as date) as bucket_date
+    from {{ ref('int_trades__deduplicated') }}
+
+),
+
+{#- A day's file can hold a few trades stamped just after midnight, so a bucket's trades can sit
+    in two lake days. Buckets are therefore grouped by the trades' own day (bucket_date), and an
+    incremental run recomputes every bucket day touched by the newly loaded trades, from all
+    trades of that day. #}
 trades as (
 
-    select * from {{ ref('int_trades__deduplicated') }}
+    select * from deduplicated
     {% if is_incremental() %}
-    where _loaded_at > (select max(_loaded_at) from {{ this }})
+    where exists (
+        select 1
+        from deduplicated as reloaded
+        where reloaded._loaded_at > (select max(_loaded_at) from {{ this }})
+            and reloaded.symbol = deduplicated.symbol
+            and reloaded.bucket_date = deduplicated.bucket_date
+    )
     {% endif %}
 
 ),
@@ -31,7 +50,7 @@ per_bucket as (
 
     select
         symbol,
-        trade_date,
+        bucket_date as trade_date,
         bucket_number,
         {{ bucket_number_to_timestamp('bucket_number', var('bucket_minutes')) }} as bucket_start,
         {{ arg_min('price', 'agg_trade_id') }} as open,
@@ -46,7 +65,7 @@ per_bucket as (
         max(_loaded_at) as _loaded_at
 
     from bucketed
-    group by symbol, trade_date, bucket_number
+    group by symbol, bucket_date, bucket_number
 
 )
 

@@ -9,11 +9,30 @@
 {#- Traded volume per 5-minute bucket and price bin: where in price the bucket's volume sat. -#}
 with
 
+deduplicated as (
+
+    select
+        *,
+        cast(traded_at as date) as bucket_date
+    from {{ ref('int_trades__deduplicated') }}
+
+),
+
+{#- A day's file can hold a few trades stamped just after midnight, so a bucket's trades can sit
+    in two lake days. Buckets are therefore grouped by the trades' own day (bucket_date), and an
+    incremental run recomputes every bucket day touched by the newly loaded trades, from all
+    trades of that day. #}
 trades as (
 
-    select * from {{ ref('int_trades__deduplicated') }}
+    select * from deduplicated
     {% if is_incremental() %}
-    where _loaded_at > (select max(_loaded_at) from {{ this }})
+    where exists (
+        select 1
+        from deduplicated as reloaded
+        where reloaded._loaded_at > (select max(_loaded_at) from {{ this }})
+            and reloaded.symbol = deduplicated.symbol
+            and reloaded.bucket_date = deduplicated.bucket_date
+    )
     {% endif %}
 
 ),
@@ -28,7 +47,7 @@ binned as (
 
     select
         trades.symbol,
-        trades.trade_date,
+        trades.bucket_date as trade_date,
         {{ bucket_number('trades.traded_at', var('bucket_minutes')) }} as bucket_number,
         {{ price_bin('trades.price', 'symbols.price_bin_size') }} as price_bin,
         symbols.price_bin_size,
