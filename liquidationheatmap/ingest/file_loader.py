@@ -82,6 +82,14 @@ class DuckDBConnections:
             self._by_thread.clear()
 
 
+def file_size(path: Path) -> int:
+    """Size in bytes, 0 if the file vanished since it was found (reading it then rejects it)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _epoch_to_time(value: object) -> datetime | None:
     if value is None:
         return None
@@ -103,7 +111,7 @@ def _base_record(source: SourceFile, context: LoadContext) -> ManifestRecord:
         frequency=archive.frequency if archive else None,
         period=archive.period if archive else None,
         kline_interval=archive.interval if archive else None,
-        size_bytes=source.path.stat().st_size,
+        size_bytes=file_size(source.path),
         sha256=None,
         checksum_verdict="unverified",
         rows_loaded=0,
@@ -134,7 +142,10 @@ def _checksum_verdict(source: SourceFile, digest: str) -> tuple[str, str | None]
 def record_duplicate(source: SourceFile, context: LoadContext) -> ManifestRecord:
     """A second copy of a file (e.g. the CSV extracted from a zip that is ingested): not loaded again."""
     record = _base_record(source, context)
-    record.sha256 = sha256_file(source.path)
+    try:
+        record.sha256 = sha256_file(source.path)
+    except OSError:
+        record.sha256 = None  # vanished meanwhile; it was not going to be loaded anyway
     record.status = "unchanged"
     record.reason = (
         f"{source.path.name}: not loaded; {source.duplicate_of.name} ({source.duplicate_of}) holds the "

@@ -13,7 +13,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from liquidationheatmap.ingest.discovery import discover
-from liquidationheatmap.ingest.file_loader import DuckDBConnections, LoadContext, load_file, record_duplicate
+from liquidationheatmap.ingest.file_loader import (
+    DuckDBConnections,
+    LoadContext,
+    file_size,
+    load_file,
+    record_duplicate,
+)
 from liquidationheatmap.ingest.lake_writer import clear_staging, lake_lock, staging_dir
 from liquidationheatmap.ingest.manifest import ManifestRecord, lake_state, new_run_id, write_manifest
 from liquidationheatmap.logs import step_logger
@@ -125,7 +131,7 @@ def ingest_archive(
         )
         log.info("run %s: %d files from %s into %s", run_id, len(found.files), data_dir, lake)
         # Largest first, so one big file does not run alone at the end.
-        ordered = sorted(found.files, key=lambda s: s.path.stat().st_size, reverse=True)
+        ordered = sorted(found.files, key=lambda s: file_size(s.path), reverse=True)
         try:
             with _progress(console, show_progress) as progress:
                 task = progress.add_task("ingest", total=len(ordered) + len(found.duplicates), rows=0)
