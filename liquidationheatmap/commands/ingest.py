@@ -24,7 +24,11 @@ A zip's <zip>.CHECKSUM is verified when present (mismatch -> rejected; none -> "
 Running again on the same files changes nothing ("unchanged"); a file replaced by a new version
 replaces exactly its earlier output. A bad file (corrupt zip, checksum mismatch, empty, wrong field
 count, non-numeric value, unknown name) is rejected with a reason naming the file, the first bad line
-and the count of bad lines; every other file still loads and the exit status is 1.
+and the count of bad lines; every other file still loads. With --skip-bad-rows a file's good rows
+load and its bad lines go to <lake>/_manifest/bad_lines/<stem>-<run_id>.csv with their line numbers.
+
+Exit status: 0 all files loaded or unchanged, 1 some file rejected (listed at the end),
+2 nothing done (missing folder, bad option, another ingest holds the lake). See docs/ingest.md.
 
 Datasets: {", ".join(DATASETS)} (default: all).
 
