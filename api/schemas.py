@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from api.params import HeatmapSide, Interval, ModelName, Side, Timeframe
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# The marts hold naive UTC timestamps; answers carry the offset (RFC 3339: 2026-10-02T23:55:00Z).
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 # ---- health, symbols ------------------------------------------------------------------------------
 
 
 class SymbolFreshness(BaseModel):
     symbol: str
-    latest_data_at: datetime | None = Field(description="Latest 5-minute bucket the marts were measured at")
+    latest_data_at: UtcDatetime | None = Field(
+        description="Latest 5-minute bucket the marts were measured at"
+    )
 
 
 class Health(BaseModel):
     status: Literal["ok", "no_data"]
     detail: str
     warehouse: str
-    built_at: datetime | None = Field(description="When the warehouse was last built (file time, UTC)")
+    built_at: UtcDatetime | None = Field(description="When the warehouse was last built (file time, UTC)")
     marts: dict[str, bool] = Field(description="Which marts exist in the warehouse")
     symbols: list[SymbolFreshness]
 
@@ -32,7 +42,7 @@ class SymbolInfo(BaseModel):
     first_trade_date: date | None
     last_trade_date: date | None
     current_price: float | None
-    measured_at: datetime | None
+    measured_at: UtcDatetime | None
     models: list[str] = Field(description="Models with liquidation levels for this symbol")
 
 
@@ -54,7 +64,7 @@ class Level(BaseModel):
 class Levels(BaseModel):
     symbol: str
     model: ModelName
-    measured_at: datetime | None
+    measured_at: UtcDatetime | None
     current_price: float | None
     price_bin_size: float
     total_long_notional: float
@@ -63,7 +73,7 @@ class Levels(BaseModel):
 
 
 class HistoryRow(BaseModel):
-    bucket_start: datetime
+    bucket_start: UtcDatetime
     side: Side
     liquidated_notional: float
     liquidated_count: int
@@ -74,15 +84,15 @@ class History(BaseModel):
     model: ModelName
     aggregate: bool
     interval: Interval | None = Field(description="Grouping interval when aggregate=true; raw rows are 5m")
-    start: datetime | None
-    end: datetime | None = Field(description="Exclusive end")
+    start: UtcDatetime | None
+    end: UtcDatetime | None = Field(description="Exclusive end")
     total_long_notional: float
     total_short_notional: float
     rows: list[HistoryRow]
 
 
 class Candles(BaseModel):
-    time: list[datetime]
+    time: list[UtcDatetime]
     open: list[float]
     high: list[float]
     low: list[float]
@@ -96,7 +106,7 @@ class Heatmap(BaseModel):
     side: HeatmapSide
     resolution_minutes: int
     price_bin_size: float
-    times: list[datetime] = Field(description="Start of each time bucket (columns of z)")
+    times: list[UtcDatetime] = Field(description="Start of each time bucket (columns of z)")
     prices: list[float] = Field(description="Lower edge of each price bin (rows of z)")
     z: list[list[float]] = Field(
         description="Live notional (USDT) per price bin (row) and time bucket (column)"

@@ -82,6 +82,15 @@ const LH = (() => {
     };
   }
 
+  /* API times are UTC with a Z; Plotly's date axes want them without an offset (shown as UTC). */
+  function plotTime(text) {
+    return text.replace(/(\.\d+)?Z$/, "");
+  }
+
+  function readable(text) {
+    return text ? `${plotTime(text).replace("T", " ")} UTC` : "–";
+  }
+
   function params() {
     return new URLSearchParams(window.location.search);
   }
@@ -137,6 +146,6 @@ const LH = (() => {
 
   return {
     COLORS, HEAT_SCALE, MODEL_LABELS, PLOT_CONFIG, ApiError, api, status, loading, done, usd, price, layout,
-    params, remember, fill, catalog, pickSymbol, pickModel, nav, purge,
+    plotTime, readable, params, remember, fill, catalog, pickSymbol, pickModel, nav, purge,
   };
 })();

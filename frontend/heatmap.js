@@ -15,7 +15,7 @@ const Heat = (() => {
   function traces(data, zmax, withCandles = true) {
     const half = data.price_bin_size / 2;
     const out = [{
-      type: "heatmap", name: "live notional", x: data.times, y: data.prices.map((p) => p + half), z: data.z,
+      type: "heatmap", name: "live notional", x: data.times.map(LH.plotTime), y: data.prices.map((p) => p + half), z: data.z,
       zmin: 0, zmax, colorscale: LH.HEAT_SCALE, showscale: true,
       colorbar: { thickness: 10, tickfont: { color: LH.COLORS.muted }, outlinewidth: 0 },
       hovertemplate: "%{x}<br>%{y:,.0f} USDT<br>live %{z:,.0f} USDT<extra></extra>",
@@ -23,13 +23,13 @@ const Heat = (() => {
     const c = data.candles;
     if (withCandles && c.time.length) {
       out.push({
-        type: "candlestick", name: "price", x: c.time, open: c.open, high: c.high, low: c.low, close: c.close,
+        type: "candlestick", name: "price", x: c.time.map(LH.plotTime), open: c.open, high: c.high, low: c.low, close: c.close,
         increasing: { line: { color: LH.COLORS.short, width: 1 } },
         decreasing: { line: { color: LH.COLORS.long, width: 1 } },
       });
     } else if (c.time.length) {
       out.push({
-        type: "scatter", mode: "lines", name: "price", x: c.time, y: c.close,
+        type: "scatter", mode: "lines", name: "price", x: c.time.map(LH.plotTime), y: c.close,
         line: { color: LH.COLORS.price, width: 1.5 }, hovertemplate: "%{x}<br>close %{y:,.1f}<extra></extra>",
       });
     }

@@ -49,7 +49,7 @@
     if (mine !== sequence) return;
     const sides = { long: { x: [], y: [], n: [] }, short: { x: [], y: [], n: [] } };
     for (const row of data.rows) {
-      sides[row.side].x.push(row.bucket_start);
+      sides[row.side].x.push(LH.plotTime(row.bucket_start));
       sides[row.side].y.push(row.liquidated_notional);
       sides[row.side].n.push(row.liquidated_count);
     }

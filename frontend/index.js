@@ -10,9 +10,9 @@
       LH.status(statusEl, "error", health.detail);
       return;
     }
-    LH.status(statusEl, "ready", `Warehouse built ${health.built_at.replace("T", " ").slice(0, 19)} UTC.`);
+    LH.status(statusEl, "ready", `Warehouse built ${LH.readable(health.built_at.slice(0, 19) + "Z")}.`);
     freshness.textContent = health.symbols
-      .map((s) => `${s.symbol}: data up to ${(s.latest_data_at || "–").replace("T", " ")} UTC`)
+      .map((s) => `${s.symbol}: data up to ${LH.readable(s.latest_data_at)}`)
       .join(" · ");
   } catch (error) {
     LH.status(statusEl, "error", `The API did not answer: ${error.message}`);

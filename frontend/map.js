@@ -100,7 +100,7 @@
       return;
     }
     LH.done(el.plot, el.status, "ready",
-      `${data.symbol} · ${LH.MODEL_LABELS[data.model]} · measured ${data.measured_at.replace("T", " ")} UTC`);
+      `${data.symbol} · ${LH.MODEL_LABELS[data.model]} · measured ${LH.readable(data.measured_at)}`);
     el.summary.textContent = `Longs below the price: ${LH.usd(data.total_long_notional)} USDT · ` +
       `shorts above: ${LH.usd(data.total_short_notional)} USDT · bin ${data.price_bin_size} USDT`;
   }

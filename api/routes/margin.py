@@ -17,7 +17,10 @@ from api.warehouse import WarehouseSession
 router = APIRouter(
     prefix="/api/margin",
     tags=["margin"],
-    responses={404: {"model": ErrorMessage, "description": "Unknown symbol or bracket table"}},
+    responses={
+        400: {"model": ErrorMessage, "description": "The body is not text (not UTF-8)"},
+        404: {"model": ErrorMessage, "description": "Unknown symbol or bracket table"},
+    },
 )
 
 

@@ -22,6 +22,8 @@ START = date(2026, 10, 1)
 BUILT_DAYS = 2
 TRADES_PER_DAY = 20_000
 SYMBOL = "BTCUSDT"
+# The simulator writes the archive under data/ and truth/ beside it; ingest only the market data.
+MARKET_DATASETS = ["aggTrades", "metrics", "fundingRate", "bookDepth"]
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,17 @@ class Dataset:
 
 def _build(root: Path) -> Dataset:
     raw, lake, warehouse = root / "raw", root / "lake", root / "liquidations.duckdb"
-    simulate_market(raw, [SYMBOL], START, days=BUILT_DAYS + 1, trades_per_day=TRADES_PER_DAY, show_progress=False)
-    ingest_archive(raw, lake, end_date=START + timedelta(days=BUILT_DAYS - 1), show_progress=False, workers=1)
+    simulate_market(
+        raw, [SYMBOL], START, days=BUILT_DAYS + 1, trades_per_day=TRADES_PER_DAY, show_progress=False
+    )
+    ingest_archive(
+        raw / "data",
+        lake,
+        datasets=MARKET_DATASETS,
+        end_date=START + timedelta(days=BUILT_DAYS - 1),
+        show_progress=False,
+        workers=1,
+    )
     outcome = build_warehouse(lake, warehouse)
     if not outcome.success:
         failures = "; ".join(f"{n.name}: {n.message}" for n in outcome.failures)

@@ -1,4 +1,5 @@
-"""The API keeps answering while `liquidationheatmap build` replaces the warehouse, then serves the new data."""
+"""The API keeps answering while `liquidationheatmap build` replaces the warehouse, then serves the new
+data."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 from conftest import make_app
+from pipeline_dataset import MARKET_DATASETS
 
 from api.server import BackgroundServer
 from liquidationheatmap.ingest import ingest_archive
@@ -31,7 +33,14 @@ MAX_REQUESTS_PER_CLIENT = 4000  # bounded even if the build hangs; the build end
 @pytest.mark.slow
 def test_build_while_clients_query_fails_no_request_and_new_day_appears(dataset, tmp_path):
     copy = dataset.copy_to(tmp_path / "rebuild")
-    report = ingest_archive(copy.raw, copy.lake, start_date=dataset.extra_day, show_progress=False, workers=1)
+    report = ingest_archive(
+        copy.raw / "data",
+        copy.lake,
+        datasets=MARKET_DATASETS,
+        start_date=dataset.extra_day,
+        show_progress=False,
+        workers=1,
+    )
     assert report.loaded >= 2  # the third day's aggTrades and metrics (and bookDepth)
     # No cache: every request opens the warehouse, which is what must survive the swap.
     app = make_app(copy.warehouse, cache_ttl_seconds=0)
@@ -90,7 +99,7 @@ def test_build_while_clients_query_fails_no_request_and_new_day_appears(dataset,
     assert failures == []
     assert sum(answered) >= CLIENTS * 5, f"only {sum(answered)} requests in {seconds:.0f}s"
     new_latest = datetime.combine(dataset.extra_day, datetime.min.time()) + timedelta(hours=23, minutes=55)
-    assert after["symbols"][0]["latest_data_at"] == new_latest.isoformat()
+    assert after["symbols"][0]["latest_data_at"] == new_latest.isoformat() + "Z"
     assert symbols["symbols"][0]["last_trade_date"] == dataset.extra_day.isoformat()
     # Clients saw the old marts during the build and the new ones after the swap, without a restart.
-    assert latest_seen == {"2026-10-02T23:55:00", new_latest.isoformat()}
+    assert latest_seen == {"2026-10-02T23:55:00Z", new_latest.isoformat() + "Z"}

@@ -54,9 +54,13 @@ def test_a_long_at_1x_cannot_be_liquidated(client):
 
 def test_extra_margin_moves_a_long_liquidation_price_down(client):
     plain = calculate(client, side="long", entry_price=50_000, quantity=0.02, leverage=10).json()
-    padded = calculate(client, side="long", entry_price=50_000, quantity=0.02, leverage=10, extra_margin=50).json()
+    padded = calculate(
+        client, side="long", entry_price=50_000, quantity=0.02, leverage=10, extra_margin=50
+    ).json()
     assert padded["wallet_balance"] == 150.0
-    assert padded["liquidation_price"] == pytest.approx(plain["liquidation_price"] - 50 / (0.02 * (1 - 0.004)))
+    assert padded["liquidation_price"] == pytest.approx(
+        plain["liquidation_price"] - 50 / (0.02 * (1 - 0.004))
+    )
 
 
 def test_leverage_above_the_brackets_maximum_is_a_422(client):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
-from pipeline_dataset import SYMBOL, START
+from pipeline_dataset import START, SYMBOL
 
 from api.core.config import TIMEFRAMES
 
@@ -24,9 +25,9 @@ def test_health_reports_build_time_and_latest_bucket_per_symbol(client, dataset,
     latest = mart.sql("select max(bucket_start) from int_trades__per_bucket").fetchone()[0]
     built = datetime.fromtimestamp(os.stat(dataset.warehouse).st_mtime_ns / 1e9, tz=UTC).replace(tzinfo=None)
     assert body["status"] == "ok"
-    assert body["symbols"] == [{"symbol": SYMBOL, "latest_data_at": latest.isoformat()}]
+    assert body["symbols"] == [{"symbol": SYMBOL, "latest_data_at": latest.isoformat() + "Z"}]
     assert latest == datetime(2026, 10, 2, 23, 55)
-    assert datetime.fromisoformat(body["built_at"]) == built
+    assert datetime.fromisoformat(body["built_at"]) == built.replace(tzinfo=UTC)
     assert body["marts"]["fct_liquidation_levels"] is True
     assert body["marts"]["fct_liquidation_clusters"] is False
 
@@ -42,7 +43,7 @@ def test_symbols_lists_bin_size_dates_price_and_models(client, mart):
                 "first_trade_date": "2026-10-01",
                 "last_trade_date": "2026-10-02",
                 "current_price": price,
-                "measured_at": "2026-10-02T23:55:00",
+                "measured_at": "2026-10-02T23:55:00Z",
                 "models": ["binance_standard", "funding_adjusted"],
             }
         ]
@@ -60,7 +61,7 @@ def test_levels_put_longs_below_and_shorts_above_the_price_with_the_marts_totals
         """
     ).fetchone()
     assert body["model"] == "funding_adjusted"
-    assert body["measured_at"] == "2026-10-02T23:55:00"
+    assert body["measured_at"] == "2026-10-02T23:55:00Z"
     assert all(level["liquidation_price"] < price for level in body["levels"] if level["side"] == "long")
     assert all(level["liquidation_price"] > price for level in body["levels"] if level["side"] == "short")
     assert body["total_long_notional"] == pytest.approx(longs, rel=1e-12)
@@ -122,11 +123,11 @@ def test_heatmap_matrix_holds_the_marts_cells_on_regular_axes(client, mart):
         where model = 'binance_standard' and timeframe = '7d'
         """
     ).fetchone()
-    times = [datetime.fromisoformat(t) for t in body["times"]]
+    times = [datetime.fromisoformat(t).replace(tzinfo=None) for t in body["times"]]
     assert body["resolution_minutes"] == 30
-    assert {b - a for a, b in zip(times, times[1:], strict=False)} == {timedelta(minutes=30)}
+    assert {b - a for a, b in itertools.pairwise(times)} == {timedelta(minutes=30)}
     assert times[0] == datetime(2026, 10, 1) and times[-1] == datetime(2026, 10, 2, 23, 30)
-    assert {round(b - a, 6) for a, b in zip(body["prices"], body["prices"][1:], strict=False)} == {100.0}
+    assert {round(b - a, 6) for a, b in itertools.pairwise(body["prices"])} == {100.0}
     assert len(body["z"]) == len(body["prices"]) and {len(row) for row in body["z"]} == {len(times)}
     # Each cell is rounded to cents: the matrix total matches the mart's within half a cent per cell.
     assert sum(map(sum, body["z"])) == pytest.approx(total, abs=0.005 * cells)
@@ -172,11 +173,11 @@ def test_history_raw_rows_are_the_marts_rows_in_the_range(client, mart):
             and bucket_start >= '2026-10-01 12:00:00' and bucket_start < '2026-10-03'
         """
     ).fetchone()
-    assert body["start"] == "2026-10-01T12:00:00" and body["end"] == "2026-10-03T00:00:00"
+    assert body["start"] == "2026-10-01T12:00:00Z" and body["end"] == "2026-10-03T00:00:00Z"
     assert len(body["rows"]) == expected[0] > 0
     assert body["total_long_notional"] == pytest.approx(expected[1], rel=1e-12)
     assert sum(row["liquidated_count"] for row in body["rows"]) == expected[2]
-    assert all(row["bucket_start"] >= "2026-10-01T12:00:00" for row in body["rows"])
+    assert all(row["bucket_start"] >= "2026-10-01T12:00:00Z" for row in body["rows"])
 
 
 def test_history_aggregated_per_hour_keeps_the_totals(client):
@@ -185,10 +186,12 @@ def test_history_aggregated_per_hour_keeps_the_totals(client):
         "/liquidations/history", params={"end": "2026-10-01", "aggregate": "true", "interval": "1h"}
     ).json()
     assert hourly["interval"] == "1h" and raw["interval"] is None
-    assert {row["bucket_start"][14:] for row in hourly["rows"]} == {"00:00"}
+    assert {row["bucket_start"][14:] for row in hourly["rows"]} == {"00:00Z"}
     assert hourly["total_long_notional"] == pytest.approx(raw["total_long_notional"], rel=1e-12)
     assert hourly["total_short_notional"] == pytest.approx(raw["total_short_notional"], rel=1e-12)
-    assert sum(r["liquidated_count"] for r in hourly["rows"]) == sum(r["liquidated_count"] for r in raw["rows"])
+    assert sum(r["liquidated_count"] for r in hourly["rows"]) == sum(
+        r["liquidated_count"] for r in raw["rows"]
+    )
     assert max(r["bucket_start"] for r in raw["rows"]) < "2026-10-02"
 
 
@@ -203,7 +206,8 @@ def test_history_end_not_after_start_is_a_422(client):
 def test_volume_profile_defaults_to_the_latest_day_and_splits_taker_sides(client, mart):
     body = client.get("/volume-profile").json()
     total, buys = mart.sql(
-        "select sum(total_volume), sum(buy_volume) from fct_volume_profile_daily where trade_date = '2026-10-02'"
+        "select sum(total_volume), sum(buy_volume) from fct_volume_profile_daily "
+        "where trade_date = '2026-10-02'"
     ).fetchone()
     assert body["date"] == "2026-10-02"
     assert body["total_volume"] == pytest.approx(total, rel=1e-12)

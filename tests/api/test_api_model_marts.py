@@ -56,7 +56,9 @@ def test_clusters_are_the_zone_tables_rows_for_the_model(with_model_marts):
     expected = zones[zones["model"] == "funding_adjusted"].sort_values(["side", "zone_id"])
     assert list(zones.columns) == ZONE_COLUMNS
     assert len(expected) >= 2
-    assert [(z["side"], z["zone_id"]) for z in body["zones"]] == list(zip(expected["side"], expected["zone_id"]))
+    assert [(z["side"], z["zone_id"]) for z in body["zones"]] == list(
+        zip(expected["side"], expected["zone_id"], strict=True)
+    )
     assert [z["total_notional"] for z in body["zones"]] == pytest.approx(list(expected["total_notional"]))
     assert all(z["price_low"] <= z["centroid_price"] <= z["price_high"] for z in body["zones"])
     assert body["min_samples"] == 3
@@ -94,10 +96,15 @@ def test_ensemble_zones_without_ensemble_rows_answer_503(with_model_marts):
 def test_model_scores_filter_and_turn_undefined_values_into_null(with_model_marts):
     client, _, _ = with_model_marts
     everything = client.get("/model-scores").json()["scores"]
-    test_hit = client.get("/model-scores", params={"period": "test", "metric": "zone_hit_rate"}).json()["scores"]
+    test_hit = client.get("/model-scores", params={"period": "test", "metric": "zone_hit_rate"}).json()[
+        "scores"
+    ]
     assert len(everything) == 3
-    assert [(s["model"], s["value"]) for s in test_hit] == [("binance_standard", 0.42), ("funding_adjusted", 0.5)]
-    undefined = [s for s in everything if s["metric"] == "hourly_correlation"][0]
+    assert [(s["model"], s["value"]) for s in test_hit] == [
+        ("binance_standard", 0.42),
+        ("funding_adjusted", 0.5),
+    ]
+    undefined = next(s for s in everything if s["metric"] == "hourly_correlation")
     assert undefined["value"] is None and undefined["n"] == 1.0
     assert not any(isinstance(s["value"], float) and math.isnan(s["value"]) for s in everything)
 

@@ -11,7 +11,6 @@ import time
 
 import duckdb
 import httpx
-import pytest
 from conftest import make_app
 from fastapi.testclient import TestClient
 
@@ -48,7 +47,13 @@ def test_margin_calculator_works_without_a_warehouse(tmp_path):
     with TestClient(make_app(tmp_path / "nothing.duckdb")) as client:
         body = client.post(
             "/api/margin/calculate",
-            json={"symbol": "BTCUSDT", "side": "long", "entry_price": 50_000, "quantity": 0.02, "leverage": 2},
+            json={
+                "symbol": "BTCUSDT",
+                "side": "long",
+                "entry_price": 50_000,
+                "quantity": 0.02,
+                "leverage": 2,
+            },
         ).json()
     assert round(body["liquidation_price"], 2) == 25_100.40
 
@@ -74,14 +79,15 @@ def test_cached_answers_are_replaced_when_the_warehouse_file_is_swapped(dataset,
         staged = copy.warehouse.with_name("staged.duckdb")
         shutil.copy2(copy.warehouse, staged)
         connection = duckdb.connect(str(staged))
-        connection.execute(
-            "insert into dim_symbols (symbol, price_bin_size) values ('ETHUSDT', 5.0)"
-        )
+        connection.execute("insert into dim_symbols (symbol, price_bin_size) values ('ETHUSDT', 5.0)")
         connection.close()
         os.replace(staged, copy.warehouse)
         after = client.get("/symbols").json()
     assert [s["symbol"] for s in first["symbols"]] == ["BTCUSDT"]
-    assert [(s["symbol"], s["price_bin_size"]) for s in after["symbols"]] == [("BTCUSDT", 100.0), ("ETHUSDT", 5.0)]
+    assert [(s["symbol"], s["price_bin_size"]) for s in after["symbols"]] == [
+        ("BTCUSDT", 100.0),
+        ("ETHUSDT", 5.0),
+    ]
 
 
 def test_response_cache_evicts_least_recently_used_beyond_its_bounds():
@@ -123,7 +129,9 @@ def test_openapi_page_loads_swagger_ui_from_the_server_itself(client):
     assert "/docs-assets/swagger-ui-bundle.js" in assets and "/docs-assets/swagger-ui.css" in assets
     assert not [a for a in assets if a.startswith("http")]
     assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
-    assert client.get("/openapi.json").json()["paths"]["/liquidations/heatmap"]["get"]["responses"].keys() >= {
+    assert client.get("/openapi.json").json()["paths"]["/liquidations/heatmap"]["get"][
+        "responses"
+    ].keys() >= {
         "200",
         "404",
         "422",
@@ -145,7 +153,16 @@ def test_lineage_says_how_to_generate_it_until_it_exists(dataset, tmp_path):
 
 def test_serve_command_prints_its_url_and_answers_there(dataset):
     process = subprocess.Popen(
-        [sys.executable, "-m", "liquidationheatmap", "serve", "--port", "0", "--warehouse", str(dataset.warehouse)],
+        [
+            sys.executable,
+            "-m",
+            "liquidationheatmap",
+            "serve",
+            "--port",
+            "0",
+            "--warehouse",
+            str(dataset.warehouse),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
