@@ -1,0 +1,183 @@
+"""Every page in real headless Chromium against the running API: it draws a plot with data, a
+control changes the request and the plot, nothing is printed to the console, on a phone and a
+desktop viewport. Screenshots go to test-artifacts/browser/; with UPDATE_SCREENSHOTS=1 the desktop
+ones are also copied to docs/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from contextlib import contextmanager
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from conftest import VIEWPORTS
+
+from liquidationheatmap.settings import PROJECT_ROOT
+
+PAGES = ["map", "heatmap", "history", "compare"]
+PLOTS = {"map": ["plot"], "heatmap": ["plot"], "history": ["plot"], "compare": ["plot-a", "plot-b"]}
+DOCS_SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+SETTLED = "el => el.dataset.kind !== 'loading'"
+
+
+@contextmanager
+def open_page(browser, viewport: str):
+    context = browser.new_context(viewport=VIEWPORTS[viewport], device_scale_factor=1)
+    page = context.new_page()
+    messages: list[str] = []
+    page.on("console", lambda message: messages.append(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: messages.append(f"pageerror: {error}"))
+    try:
+        yield page, messages
+    finally:
+        context.close()
+
+
+def settle(page) -> str:
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.status')].every(el => el.dataset.kind !== 'loading')",
+        timeout=30_000,
+    )
+    return page.eval_on_selector("#status", "el => el.dataset.kind")
+
+
+def plot_points(page, plot_id: str) -> dict:
+    """What Plotly drew: trace types and the number and sum of the values of each trace."""
+    return page.evaluate(
+        """id => (document.getElementById(id).data || []).map(t => {
+            const values = t.type === 'heatmap' ? t.z.flat() : (t.y || t.close || []);
+            return {type: t.type, name: t.name, n: (t.x || []).length,
+                    sum: values.reduce((a, b) => a + (b || 0), 0)};
+        })""",
+        plot_id,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+@pytest.mark.parametrize("name", PAGES)
+def test_page_draws_its_plot_with_data_and_prints_nothing(browser, server, artifacts, name, viewport):
+    with open_page(browser, viewport) as (page, messages):
+        page.goto(f"{server.url}/{name}")
+        assert settle(page) == "ready", page.inner_text("#status")
+        for plot_id in PLOTS[name]:
+            traces = plot_points(page, plot_id)
+            assert traces, f"{plot_id} drew nothing"
+            assert sum(trace["sum"] for trace in traces) > 0
+            assert page.locator(f"#{plot_id} .main-svg").count() >= 1  # Plotly rendered its SVG
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        shot = artifacts / f"{name}-{viewport}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert overflow <= 1, f"the {viewport} page scrolls sideways by {overflow}px"
+        assert messages == []
+    if viewport == "desktop" and os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, DOCS_SCREENSHOTS / f"{name}.png")
+
+
+def test_map_draws_leverage_bands_cumulative_curves_and_the_price_line(browser, server):
+    with open_page(browser, "desktop") as (page, messages):
+        page.goto(f"{server.url}/map")
+        settle(page)
+        traces = plot_points(page, "plot")
+        layout = page.evaluate("document.getElementById('plot').layout")
+    names = [t["name"] for t in traces]
+    assert names[-2:] == ["cumulative longs", "cumulative shorts"]
+    assert {t["type"] for t in traces[:-2]} == {"bar"} and len(traces) >= 4
+    line = layout["shapes"][0]
+    assert line["x0"] == line["x1"] and line["line"]["color"] == "#f0b90b"
+    assert messages == []
+
+
+def test_map_leverage_control_requests_that_band_and_redraws(browser, server):
+    with open_page(browser, "desktop") as (page, messages):
+        page.goto(f"{server.url}/map")
+        settle(page)
+        before = plot_points(page, "plot")
+        with page.expect_request(lambda r: "/liquidations/levels" in r.url) as request:
+            page.select_option("#leverage", "50")
+        settle(page)
+        after = plot_points(page, "plot")
+        assert parse_qs(urlparse(request.value.url).query)["min_leverage"] == ["50"]
+        assert "min_leverage=50" in page.url
+        assert sum(t["sum"] for t in after) < sum(t["sum"] for t in before)
+        assert {t["name"] for t in after if t["type"] == "bar"} <= {"26–50x", "51–100x", "> 100x"}
+        assert messages == []
+
+
+def test_heatmap_timeframe_control_requests_it_and_redraws_at_its_resolution(browser, server):
+    with open_page(browser, "desktop") as (page, messages):
+        page.goto(f"{server.url}/heatmap")
+        settle(page)
+        week = plot_points(page, "plot")
+        with page.expect_request(lambda r: "/liquidations/heatmap" in r.url) as request:
+            page.select_option("#timeframe", "24h")
+        settle(page)
+        day = plot_points(page, "plot")
+        scale = page.evaluate("document.getElementById('plot').data[0].colorscale")
+        assert parse_qs(urlparse(request.value.url).query)["timeframe"] == ["24h"]
+        assert (week[0]["type"], week[0]["n"]) == ("heatmap", 96)  # 2 days at 30 minutes
+        assert (day[0]["type"], day[0]["n"]) == ("heatmap", 288)  # 1 day at 5 minutes
+        assert day[1]["type"] == "candlestick" and day[1]["n"] == 288
+        assert scale[0][1] == "#1b0a2e" and scale[-1][1] == "#fde725"
+        assert messages == []
+
+
+def test_history_interval_control_regroups_the_bars(browser, server):
+    with open_page(browser, "desktop") as (page, messages):
+        page.goto(f"{server.url}/history")
+        settle(page)
+        hourly = plot_points(page, "plot")
+        with page.expect_request(lambda r: "/liquidations/history" in r.url) as request:
+            page.select_option("#interval", "1d")
+        settle(page)
+        daily = plot_points(page, "plot")
+        axes = page.evaluate("document.getElementById('plot').data.map(t => t.yaxis)")
+        assert parse_qs(urlparse(request.value.url).query)["interval"] == ["1d"]
+        assert axes == ["y", "y2"]
+        assert [t["n"] for t in daily] == [2, 2]  # two days, longs and shorts
+        assert [t["sum"] for t in daily] == pytest.approx([t["sum"] for t in hourly], rel=1e-9)
+        assert messages == []
+
+
+def test_compare_timeframe_control_reloads_both_heatmaps(browser, server):
+    with open_page(browser, "desktop") as (page, messages):
+        page.goto(f"{server.url}/compare")
+        settle(page)
+        requests = []
+        page.on("request", lambda r: requests.append(r.url) if "/liquidations/heatmap" in r.url else None)
+        page.select_option("#timeframe", "24h")
+        page.wait_for_function(
+            "() => document.getElementById('plot-a').data[0].x.length === 288", timeout=30_000
+        )
+        settle(page)
+        models = sorted(parse_qs(urlparse(url).query)["model"][0] for url in requests)
+        titles = [page.inner_text("#title-a"), page.inner_text("#title-b")]
+        scores = page.inner_text("#scores-status")
+        assert models == ["binance_standard", "funding_adjusted"]
+        assert all(parse_qs(urlparse(url).query)["timeframe"] == ["24h"] for url in requests)
+        assert titles == ["Binance standard", "Funding adjusted"]
+        assert plot_points(page, "plot-b")[0]["n"] == 288
+        assert scores.startswith("Model scores are not built yet")
+        assert messages == []
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_before_any_build_each_page_says_to_run_build(browser, empty_server, name):
+    with open_page(browser, "phone") as (page, messages):
+        page.goto(f"{empty_server.url}/{name}")
+        assert settle(page) == "error"
+        assert "run `liquidationheatmap build`" in page.inner_text("#status")
+        assert messages == []
+
+
+def test_index_links_every_page_and_reports_freshness(browser, server):
+    with open_page(browser, "desktop") as (page, messages):
+        page.goto(f"{server.url}/")
+        assert settle(page) == "ready"
+        links = page.eval_on_selector_all(".card", "els => els.map(e => e.getAttribute('href'))")
+        freshness = page.inner_text("#freshness")
+    assert links == ["/map", "/heatmap", "/history", "/compare", "/docs", "/lineage/"]
+    assert freshness == "BTCUSDT: data up to 2026-10-02 23:55:00 UTC"
+    assert messages == []
