@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key=['symbol', 'trade_date'],
+        unique_key='symbol_day',
         on_schema_change='fail'
     )
 }}
@@ -114,6 +114,7 @@ deduplicated as (
         quantity,
         notional_usdt,
         taker_side,
+        symbol || '/' || cast(trade_date as varchar) as symbol_day,
         cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as _loaded_at
 
     from numbered

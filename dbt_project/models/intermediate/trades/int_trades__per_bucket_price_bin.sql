@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key=['symbol', 'trade_date'],
+        unique_key='symbol_day',
         on_schema_change='fail'
     )
 }}
@@ -75,6 +75,7 @@ per_bucket_price_bin as (
         sum(notional_usdt) as notional,
         sum(case when taker_side = 'buy' then notional_usdt else 0 end) as taker_buy_notional,
         sum(case when taker_side = 'sell' then notional_usdt else 0 end) as taker_sell_notional,
+        symbol || '/' || cast(trade_date as varchar) as symbol_day,
         max(_loaded_at) as _loaded_at
 
     from binned
