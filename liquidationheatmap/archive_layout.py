@@ -19,6 +19,10 @@ KLINE_INTERVALS = (
     "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1mo",
 )  # fmt: skip
 
+# The simulator writes its ground truth (positions, liquidations) in this folder beside the archive
+# mirror (`<out>/truth/`); it is not Binance data, so ingest and check do not read it.
+TRUTH_DIR = "truth"
+
 _NAME = re.compile(
     r"^(?P<symbol>[A-Z0-9_]+)-(?P<kind>[A-Za-z0-9]+)-"
     r"(?P<period>\d{4}-\d{2}(?:-\d{2})?)\.(?P<ext>zip|csv)$"

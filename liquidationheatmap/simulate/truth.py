@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from liquidationheatmap.archive_layout import TRUTH_DIR
 from liquidationheatmap.simulate.book import LIQUIDATED, MARKET_MAKER, OPEN
 from liquidationheatmap.simulate.writers import decimal_strings, write_atomic
 
@@ -51,7 +52,7 @@ POSITION_COLUMNS = (
 
 
 def truth_path(out: Path, kind: str, symbol: str, day: date) -> Path:
-    return out / "truth" / kind / symbol / f"{symbol}-{kind}-{day.isoformat()}.csv"
+    return out / TRUTH_DIR / kind / symbol / f"{symbol}-{kind}-{day.isoformat()}.csv"
 
 
 def _const(n: int, value: str) -> pa.Array:
