@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from pipeline_dataset import Dataset, shared_dataset
+from pipeline_dataset import Dataset, make_app, shared_dataset
 
-from api.core.config import api_config
-from api.main import create_app
 from api.server import BackgroundServer
 
 
 @pytest.fixture(scope="session")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
     return shared_dataset(tmp_path_factory)
-
-
-def make_app(warehouse: Path, **overrides) -> FastAPI:
-    return create_app(api_config(warehouse=warehouse, **overrides))
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 
+from api.core.config import api_config
+from api.main import create_app
 from liquidationheatmap.dbt_runner import build_warehouse
 from liquidationheatmap.ingest import ingest_archive
 from liquidationheatmap.simulate import simulate_market
@@ -79,3 +82,8 @@ def shared_dataset(factory: pytest.TempPathFactory) -> Dataset:
     dataset = _build(root)
     ready.touch()
     return dataset
+
+
+def make_app(warehouse: Path, **overrides) -> FastAPI:
+    """The real app on `warehouse` (overrides: cache_ttl_seconds, lineage_pages)."""
+    return create_app(api_config(warehouse=warehouse, **overrides))

@@ -12,8 +12,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from conftest import make_app
-from pipeline_dataset import MARKET_DATASETS
+from pipeline_dataset import MARKET_DATASETS, make_app
 
 from api.server import BackgroundServer
 from liquidationheatmap.ingest import ingest_archive

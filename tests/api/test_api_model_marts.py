@@ -13,8 +13,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_app
 from fastapi.testclient import TestClient
+from pipeline_dataset import make_app
 
 from python_models.ensemble import combine_levels
 from python_models.scoring import SCORE_COLUMNS

@@ -11,8 +11,8 @@ import time
 
 import duckdb
 import httpx
-from conftest import make_app
 from fastapi.testclient import TestClient
+from pipeline_dataset import make_app
 
 from api.cache import ResponseCache
 

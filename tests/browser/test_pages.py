@@ -11,14 +11,13 @@ from contextlib import contextmanager
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from conftest import VIEWPORTS
 
 from liquidationheatmap.settings import PROJECT_ROOT
 
 PAGES = ["map", "heatmap", "history", "compare"]
 PLOTS = {"map": ["plot"], "heatmap": ["plot"], "history": ["plot"], "compare": ["plot-a", "plot-b"]}
 DOCS_SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
-SETTLED = "el => el.dataset.kind !== 'loading'"
+VIEWPORTS = {"desktop": {"width": 1366, "height": 860}, "phone": {"width": 390, "height": 844}}
 
 
 @contextmanager
