@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -91,12 +92,8 @@ def main() -> int:
         warehouse = root / "warehouse" / "liquidations.duckdb"
         began = time.perf_counter()
         _simulate(archive, days + 1, args.trades_per_day)
-        if lake.exists():
-            import shutil
-
-            shutil.rmtree(lake)
-        for path in warehouse.parent.glob("*"):
-            path.unlink()
+        shutil.rmtree(lake, ignore_errors=True)
+        shutil.rmtree(warehouse.parent, ignore_errors=True)
         last = START + timedelta(days=days - 1)
         _ingest(archive, lake, START, last)
         prepared = time.perf_counter() - began
