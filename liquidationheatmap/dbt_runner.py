@@ -30,6 +30,8 @@ TARGET_DIR = DBT_PROJECT_DIR / "target"
 DEFAULT_MEMORY_LIMIT = "4GB"
 REQUIRED_DATASETS = ("aggTrades", "metrics")
 OPTIONAL_DATASETS = ("fundingRate", "bookDepth")
+# The simulator's ground truth (`<truth>/<dataset>/<SYMBOL>/*.csv`), read in place by the truth sources.
+TRUTH_DATASETS = ("liquidations", "positions")
 
 
 class NoDataError(RuntimeError):
@@ -90,6 +92,18 @@ def check_lake(lake: Path) -> list[str]:
             "run `liquidationheatmap ingest` (or `liquidationheatmap demo`) first"
         )
     return present
+
+
+def default_truth_path() -> Path:
+    """Where the truth sources look by default: BINANCE_DATA_PATH/truth (the simulator writes it there)."""
+    from liquidationheatmap.settings import get_settings
+
+    return get_settings().binance_data_path / "truth"
+
+
+def truth_datasets(truth: Path) -> list[str]:
+    """Truth datasets with at least one CSV under `truth` (none when the folder does not exist)."""
+    return [d for d in TRUTH_DATASETS if any((Path(truth) / d).glob("*/*.csv"))]
 
 
 @contextmanager
@@ -252,9 +266,15 @@ def build_warehouse(
     memory_limit: str | None = None,
     threads: int | None = None,
     extra_vars: dict | None = None,
+    truth: Path | None = None,
 ) -> DbtOutcome:
-    """`dbt build` into a working copy of the warehouse, then swap it in atomically on success."""
+    """`dbt build` into a working copy of the warehouse, then swap it in atomically on success.
+
+    `truth` (default BINANCE_DATA_PATH/truth) holds true liquidations to score the models against;
+    the build works without it (the scores are then empty).
+    """
     lake, warehouse = Path(lake).resolve(), Path(warehouse).resolve()
+    truth = Path(truth if truth is not None else default_truth_path()).resolve()
     present = check_lake(lake)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     working = working_copy_path(warehouse)
@@ -269,18 +289,19 @@ def build_warehouse(
         args.append("--full-refresh")
     if select:
         args += ["--select", *select]
-    dbt_vars = {"lake_datasets": present, **(extra_vars or {})}
+    dbt_vars = {"lake_datasets": present, "truth_datasets": truth_datasets(truth), **(extra_vars or {})}
     try:
-        outcome = run_dbt(
-            args,
-            lake=lake,
-            warehouse=working,
-            dbt_vars=dbt_vars,
-            console=console,
-            memory_limit=memory_limit,
-            threads=threads,
-            target_dir=target_dir_for(warehouse),
-        )
+        with _environment({"TRUTH_PATH": str(truth)}):
+            outcome = run_dbt(
+                args,
+                lake=lake,
+                warehouse=working,
+                dbt_vars=dbt_vars,
+                console=console,
+                memory_limit=memory_limit,
+                threads=threads,
+                target_dir=target_dir_for(warehouse),
+            )
     except BaseException:
         _remove_database(working)
         raise
