@@ -291,7 +291,7 @@ def build_warehouse(
         args += ["--select", *select]
     dbt_vars = {"lake_datasets": present, "truth_datasets": truth_datasets(truth), **(extra_vars or {})}
     try:
-        with _environment({"TRUTH_PATH": str(truth)}):
+        with _environment({"TRUTH_PATH": str(truth), "LIQUIDATIONHEATMAP_ROOT": str(PROJECT_ROOT)}):
             outcome = run_dbt(
                 args,
                 lake=lake,
