@@ -1,0 +1,82 @@
+{#-
+  Live notional per model x side x liquidation-price bin at EVERY 5-minute bucket of the built
+  range: what the models are scored on (the `model_scoring` docs block).
+
+  fct_liquidation_heatmap cannot serve: each timeframe there is a span ending at the latest bucket,
+  so its 5-minute cells cover at most the last day. Here every state interval of
+  int_heatmap__state_intervals is expanded into the buckets with trades it covers (an equi-join on
+  the bucket number, so the work grows with the rows written, not with intervals x buckets), and
+  each cell is valued like the heatmap mart's: the bin's live quantity at the end of the bucket,
+  normalized_quantity x exp(L(bucket)), times the bucket's close. Cells below
+  heatmap_min_live_notional_usdt are dropped as in the mart; no price window is applied (a bin's
+  rank among all live bins is what the hit rate judges).
+-#}
+with
+
+intervals as (
+
+    select * from {{ ref('int_heatmap__state_intervals') }}
+
+),
+
+timeline as (
+
+    select symbol, bucket_number, bucket_start, close, cum_log_shrink
+    from {{ ref('int_buckets__timeline') }}
+
+),
+
+last_bucket as (
+
+    select symbol, max(bucket_number) as last_bucket_number
+    from timeline
+    group by symbol
+
+),
+
+expanded as (
+
+    select
+        intervals.symbol,
+        intervals.model,
+        intervals.side,
+        intervals.price_bin,
+        intervals.normalized_quantity,
+        {{ integer_series(
+            'intervals.from_bucket_number',
+            'coalesce(intervals.to_bucket_number, last_bucket.last_bucket_number + 1) - 1'
+        ) }} as bucket_number
+    from intervals
+    inner join last_bucket
+        on last_bucket.symbol = intervals.symbol
+    where intervals.from_bucket_number <= last_bucket.last_bucket_number
+
+),
+
+cells as (
+
+    select
+        expanded.symbol,
+        expanded.model,
+        timeline.bucket_start,
+        expanded.price_bin,
+        expanded.side,
+        expanded.normalized_quantity * exp(timeline.cum_log_shrink) as live_quantity,
+        expanded.normalized_quantity * exp(timeline.cum_log_shrink) * timeline.close as live_notional
+    from expanded
+    inner join timeline
+        on timeline.symbol = expanded.symbol
+        and timeline.bucket_number = expanded.bucket_number
+
+)
+
+select
+    symbol,
+    model,
+    bucket_start,
+    price_bin,
+    side,
+    live_quantity,
+    live_notional
+from cells
+where live_notional >= {{ var('heatmap_min_live_notional_usdt') }}

@@ -1,0 +1,20 @@
+-- Train and test are half-open, non-empty and back to back: train ends exactly where test starts,
+-- so no instant is scored in both (the ensemble's fit on train never sees the test period).
+with periods as (
+    select * from {{ ref('int_scoring__periods') }}
+),
+
+train as (select * from periods where period = 'train'),
+
+test as (select * from periods where period = 'test')
+
+select 'empty period' as problem, period, period_start, period_end
+from periods
+where not period_start < period_end
+
+union all
+
+select 'train does not end where test starts', train.period, train.period_end, test.period_start
+from train
+cross join test
+where train.period_end <> test.period_start
