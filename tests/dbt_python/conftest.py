@@ -1,0 +1,60 @@
+"""One real build of issue 5's dbt models on a small simulated market with its truth.
+
+Two simulated days of BTCUSDT, ingested, then `build_warehouse` with the simulator's truth folder
+and the ensemble weights given as a var ({binance_standard: 1, funding_adjusted: 0}), so the
+ensemble must come out equal to binance_standard everywhere. Built once per session; the tests
+read the warehouse read-only.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from liquidationheatmap.dbt_runner import DbtOutcome, build_warehouse
+from liquidationheatmap.ingest import ingest_archive
+from liquidationheatmap.simulate import simulate_market
+
+START = date(2026, 10, 1)
+DAYS = 2
+TRADES_PER_DAY = 20_000
+WEIGHTS = {"binance_standard": 1.0, "funding_adjusted": 0.0}
+
+
+@dataclass(frozen=True)
+class ScoredBuild:
+    raw: Path
+    warehouse: Path
+    outcome: DbtOutcome
+
+
+@pytest.fixture(scope="session")
+def scored_build(tmp_path_factory: pytest.TempPathFactory) -> ScoredBuild:
+    root = tmp_path_factory.mktemp("dbt_python")
+    raw, lake, warehouse = root / "raw", root / "lake", root / "warehouse" / "liquidations.duckdb"
+    simulate_market(
+        raw, ["BTCUSDT"], START, days=DAYS, trades_per_day=TRADES_PER_DAY, seed=11, show_progress=False
+    )
+    ingest_archive(
+        raw / "data",
+        lake,
+        datasets=["aggTrades", "metrics", "fundingRate", "bookDepth"],
+        show_progress=False,
+        workers=1,
+    )
+    outcome = build_warehouse(lake, warehouse, truth=raw / "truth", extra_vars={"ensemble_weights": WEIGHTS})
+    assert outcome.success, [(n.name, n.message) for n in outcome.failures] or outcome.error
+    yield ScoredBuild(raw, warehouse, outcome)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture()
+def db(scored_build: ScoredBuild):
+    con = duckdb.connect(str(scored_build.warehouse), read_only=True)
+    yield con
+    con.close()
