@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
-from pipeline_dataset import START, SYMBOL
+from fastapi.testclient import TestClient
+from pipeline_dataset import START, SYMBOL, make_app
 
 from api.core.config import TIMEFRAMES
 
@@ -29,7 +30,7 @@ def test_health_reports_build_time_and_latest_bucket_per_symbol(client, dataset,
     assert latest == datetime(2026, 10, 2, 23, 55)
     assert datetime.fromisoformat(body["built_at"]) == built.replace(tzinfo=UTC)
     assert body["marts"]["fct_liquidation_levels"] is True
-    assert body["marts"]["fct_liquidation_clusters"] is False
+    assert body["marts"]["fct_liquidation_clusters"] is True
 
 
 def test_symbols_lists_bin_size_dates_price_and_models(client, mart):
@@ -44,7 +45,7 @@ def test_symbols_lists_bin_size_dates_price_and_models(client, mart):
                 "last_trade_date": "2026-10-02",
                 "current_price": price,
                 "measured_at": "2026-10-02T23:55:00Z",
-                "models": ["binance_standard", "funding_adjusted"],
+                "models": ["binance_standard", "funding_adjusted", "ensemble"],
             }
         ]
     }
@@ -223,18 +224,75 @@ def test_volume_profile_of_a_day_without_data_is_a_404_with_the_covered_range(cl
     }
 
 
+ISSUE_5_TABLES = (
+    "fct_liquidation_clusters",
+    "fct_model_scores",
+    "fct_ensemble_weights",
+    "fct_liquidation_levels_ensemble",
+    "fct_liquidation_heatmap_ensemble",
+    "fct_liquidation_history_ensemble",
+)
+
+
+@pytest.fixture(scope="module")
+def older_warehouse_client(dataset, tmp_path_factory):
+    """A copy of the warehouse without issue 5's tables, as built before the scoring models existed."""
+    copy = dataset.copy_to(tmp_path_factory.mktemp("before-issue-5"))
+    connection = duckdb.connect(str(copy.warehouse))
+    for table in ISSUE_5_TABLES:
+        connection.execute(f"drop table {table}")
+    connection.close()
+    with TestClient(make_app(copy.warehouse)) as older:
+        yield older
+
+
 @pytest.mark.parametrize(
     ("path", "table"),
     [("/liquidations/clusters", "fct_liquidation_clusters"), ("/model-scores", "fct_model_scores")],
 )
-def test_issue_5_marts_answer_503_until_built(client, path, table):
-    response = client.get(path)
+def test_issue_5_marts_answer_503_until_built(older_warehouse_client, path, table):
+    response = older_warehouse_client.get(path)
     assert response.status_code == 503
     assert f"has no table {table}" in response.json()["detail"]
     assert "run `liquidationheatmap build`" in response.json()["detail"]
 
 
-def test_ensemble_levels_answer_503_while_the_ensemble_is_not_built(client):
-    response = client.get("/liquidations/levels", params={"model": "ensemble"})
+def test_ensemble_levels_answer_503_while_the_ensemble_is_not_built(older_warehouse_client):
+    response = older_warehouse_client.get("/liquidations/levels", params={"model": "ensemble"})
     assert response.status_code == 503
     assert response.json()["detail"].startswith("the ensemble model is not built yet")
+
+
+def test_built_ensemble_levels_are_the_models_weighted_by_the_weights_table(client, mart):
+    weights = dict(mart.sql("select model, weight from fct_ensemble_weights").fetchall())
+    totals = {
+        model: client.get("/liquidations/levels", params={"model": model}).json()["total_long_notional"]
+        for model in ("binance_standard", "funding_adjusted", "ensemble")
+    }
+    assert sum(weights.values()) == pytest.approx(1.0, abs=1e-12)
+    assert totals["ensemble"] == pytest.approx(
+        weights["binance_standard"] * totals["binance_standard"]
+        + weights["funding_adjusted"] * totals["funding_adjusted"],
+        rel=1e-9,
+    )
+
+
+def test_built_model_scores_cover_three_models_two_periods_four_metrics(client, mart):
+    scores = client.get("/model-scores", params={"symbol": SYMBOL}).json()["scores"]
+    expected = mart.sql("select count(*) from fct_model_scores").fetchone()[0]
+    assert len(scores) == expected == 3 * 3 * 2 * 4
+    assert {s["model"] for s in scores} == {"binance_standard", "funding_adjusted", "ensemble"}
+    assert {s["period"] for s in scores} == {"train", "test"}
+    hit = [s for s in scores if s["metric"] == "zone_hit_rate" and s["side"] == "all"]
+    assert len(hit) == 6 and all(0 <= s["value"] <= 1 for s in hit)
+
+
+def test_built_clusters_answer_for_the_ensemble_too(client, mart):
+    body = client.get("/liquidations/clusters", params={"model": "ensemble"}).json()
+    rows = mart.sql(
+        "select side, zone_id, total_notional from fct_liquidation_clusters "
+        "where model = 'ensemble' order by side, zone_id"
+    ).fetchall()
+    assert [(z["side"], z["zone_id"]) for z in body["zones"]] == [(r[0], r[1]) for r in rows]
+    assert [z["total_notional"] for z in body["zones"]] == pytest.approx([r[2] for r in rows])
+    assert len(rows) > 0

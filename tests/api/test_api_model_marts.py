@@ -1,8 +1,8 @@
 """Clusters, model scores and the ensemble, once issue 5's tables are in the warehouse.
 
 The tables are made here by issue 5's own functions (python_models.zones / ensemble) over the
-pipeline-built levels, and written into a copy of the warehouse, so the routes are tested against
-the columns those functions produce.
+pipeline-built levels, and written over the built ones in a copy of the warehouse, so the routes are
+tested against controlled values in the columns those functions produce.
 """
 
 from __future__ import annotations
@@ -42,9 +42,11 @@ def with_model_marts(dataset, tmp_path_factory):
     connection.register("zones_frame", zones)
     connection.register("ensemble_frame", ensemble)
     connection.register("scores_frame", scores)
-    connection.execute("create table fct_liquidation_clusters as select * from zones_frame")
-    connection.execute("create table fct_liquidation_levels_ensemble as select * from ensemble_frame")
-    connection.execute("create table fct_model_scores as select * from scores_frame")
+    connection.execute("create or replace table fct_liquidation_clusters as select * from zones_frame")
+    connection.execute(
+        "create or replace table fct_liquidation_levels_ensemble as select * from ensemble_frame"
+    )
+    connection.execute("create or replace table fct_model_scores as select * from scores_frame")
     connection.close()
     with TestClient(make_app(copy.warehouse)) as client:
         yield client, zones, ensemble

@@ -158,7 +158,9 @@ def test_compare_timeframe_control_reloads_both_heatmaps(browser, server):
         assert all(parse_qs(urlparse(url).query)["timeframe"] == ["24h"] for url in requests)
         assert titles == ["Binance standard", "Funding adjusted"]
         assert plot_points(page, "plot-b")[0]["n"] == 288
-        assert scores.startswith("Model scores are not built yet")
+        assert scores.startswith("Side: longs and shorts pooled")
+        # Three models (the ensemble included) x train and test, one row each.
+        assert page.locator("table.scores tbody tr").count() == 6
         assert messages == []
 
 
