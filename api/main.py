@@ -5,14 +5,36 @@ uvicorn --factory api.main:create_app        # or: liquidationheatmap serve
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from api.cache import ResponseCache
+from api.cache import CacheableRoutes, FastPathCache, ResponseCache
 from api.core.config import ApiConfig, api_config
 from api.errors import install_error_handlers
 from api.routes import health, liquidations, margin, market, pages, scores, symbols
+from api.warehouse import file_identity
+
+# Routes whose answer is a pure function of the request and the warehouse file (the margin routes
+# also read the bracket seed, which is loaded once per process): the fast path answers repeats of
+# these from the response cache before routing. /health, the pages and static files are not on it.
+FAST_PATH_ROUTES = CacheableRoutes(
+    exact=frozenset(
+        {
+            ("GET", "/symbols"),
+            ("GET", "/liquidations/levels"),
+            ("GET", "/liquidations/history"),
+            ("GET", "/liquidations/heatmap"),
+            ("GET", "/liquidations/clusters"),
+            ("GET", "/volume-profile"),
+            ("GET", "/model-scores"),
+            ("POST", "/api/margin/calculate"),
+        }
+    ),
+    prefixes=(("GET", "/api/margin/tiers/"),),
+)
 
 DESCRIPTION = """\
 Estimated liquidation levels of Binance USD-M futures, from the dbt marts in the DuckDB warehouse.
@@ -49,4 +71,10 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=config.frontend_dir), name="static")
+    app.add_middleware(
+        FastPathCache,
+        cache=app.state.cache,
+        identity=partial(file_identity, config.warehouse),
+        routes=FAST_PATH_ROUTES,
+    )
     return app
