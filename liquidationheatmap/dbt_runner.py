@@ -29,6 +29,7 @@ PROFILES_DIR = PROJECT_ROOT
 TARGET_DIR = DBT_PROJECT_DIR / "target"
 DEFAULT_MEMORY_LIMIT = "4GB"
 REQUIRED_DATASETS = ("aggTrades", "metrics")
+TEST_SCOPE_ENV = "LIQUIDATIONHEATMAP_TEST_SCOPE"
 OPTIONAL_DATASETS = ("fundingRate", "bookDepth")
 # The simulator's ground truth (`<truth>/<dataset>/<SYMBOL>/*.csv`), read in place by the truth sources.
 TRUTH_DATASETS = ("liquidations", "positions")
@@ -279,7 +280,8 @@ def build_warehouse(
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     working = working_copy_path(warehouse)
     _remove_database(working)  # left over from an interrupted build
-    if warehouse.exists() and not full_refresh:
+    incremental = warehouse.exists() and not full_refresh
+    if incremental:
         shutil.copy2(warehouse, working)
         wal = warehouse.with_name(warehouse.name + ".wal")
         if wal.exists():
@@ -291,7 +293,11 @@ def build_warehouse(
         args += ["--select", *select]
     dbt_vars = {"lake_datasets": present, "truth_datasets": truth_datasets(truth), **(extra_vars or {})}
     try:
-        with _environment({"TRUTH_PATH": str(truth), "LIQUIDATIONHEATMAP_ROOT": str(PROJECT_ROOT)}):
+        # An incremental build scopes the tests of the big incremental tables to the rows it
+        # loaded (dbt_project/macros/test_scope.sql); a full build tests every row.
+        scope = {TEST_SCOPE_ENV: "latest_load" if incremental else "all"}
+        environment = {"TRUTH_PATH": str(truth), "LIQUIDATIONHEATMAP_ROOT": str(PROJECT_ROOT), **scope}
+        with _environment(environment):
             outcome = run_dbt(
                 args,
                 lake=lake,
