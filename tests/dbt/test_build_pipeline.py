@@ -42,6 +42,11 @@ def test_adding_a_day_reloads_only_that_day(built):
         ("int_trades__deduplicated", ["symbol", "agg_trade_id"]),
         ("int_trades__per_bucket", ["symbol", "bucket_start"]),
         ("int_trades__per_bucket_price_bin", ["symbol", "bucket_number", "price_bin"]),
+        ("int_quality__trade_days", ["symbol", "trade_date"]),
+        ("int_buckets__timeline", ["symbol", "bucket_index"]),
+        ("fct_volume_profile_daily", ["trade_date", "symbol", "price_bin"]),
+        ("fct_data_quality", ["dataset", "symbol"]),
+        ("fct_data_coverage", ["dataset", "symbol"]),
         ("fct_liquidation_levels", ["symbol", "model", "side", "leverage", "price_bin"]),
         ("fct_liquidation_history", ["symbol", "model", "bucket_start", "side"]),
         ("fct_liquidation_heatmap", ["symbol", "model", "timeframe", "bucket_start", "price_bin", "side"]),
@@ -54,7 +59,7 @@ def test_incremental_build_equals_full_refresh(built, model, keys):
         try:
             frame = con.execute(
                 f"select * exclude (_loaded_at) from {model}"
-                if model.startswith("int_trades")
+                if model.startswith(("int_trades", "int_quality"))
                 else f"select * from {model}"
             ).df()
         finally:

@@ -4,9 +4,9 @@ with
 
 trades as (
 
-    select symbol, trade_date as day, count(*) as row_count, cast(null as bigint) as expected_rows
-    from {{ ref('int_trades__deduplicated') }}
-    group by symbol, trade_date
+    select symbol, trade_date as day, clean_rows as row_count, cast(null as bigint) as expected_rows
+    from {{ ref('int_quality__trade_days') }}
+    where clean_rows > 0
 
 ),
 

@@ -1,27 +1,27 @@
 {#- Per dataset x symbol: raw rows as ingested, rows after deduplication, invalid values and the
-    time and value ranges; the numbers behind `liquidationheatmap validate`. -#}
+    time and value ranges; the numbers behind `liquidationheatmap validate`. aggTrades come from the
+    per-day profile int_quality__trade_days (incremental), so the lake is not rescanned. -#}
 with
 
 trades_raw as (
 
     select
         symbol,
-        count(*) as raw_rows,
-        sum(case when price <= 0 or quantity <= 0 or price is null or quantity is null then 1 else 0 end)
-            as invalid_rows,
-        min(traded_at) as first_at,
-        max(traded_at) as last_at,
-        min(price) as min_value,
-        max(price) as max_value
-    from {{ ref('stg_binance__agg_trades') }}
+        cast(sum(raw_rows) as bigint) as raw_rows,
+        cast(sum(invalid_rows) as bigint) as invalid_rows,
+        min(first_at) as first_at,
+        max(last_at) as last_at,
+        min(min_price) as min_value,
+        max(max_price) as max_value
+    from {{ ref('int_quality__trade_days') }}
     group by symbol
 
 ),
 
 trades_clean as (
 
-    select symbol, count(*) as clean_rows
-    from {{ ref('int_trades__deduplicated') }}
+    select symbol, cast(sum(clean_rows) as bigint) as clean_rows
+    from {{ ref('int_quality__trade_days') }}
     group by symbol
 
 ),

@@ -9,9 +9,10 @@
 {#-
   One row per (symbol, agg_trade_id). Incremental by day: a run (re)loads only the (symbol, day)
   partitions that are new in the lake, or whose files were ingested after the previous build
-  (per the ingest manifest), and replaces exactly those days (delete+insert). A duplicate id
-  always falls on the same day (the lake partitions by the trade's own UTC day), so per-day
-  deduplication is complete.
+  (per the ingest manifest), and replaces exactly those days (delete+insert). The days are found
+  when the model runs and written into the SQL (macro trade_days_to_load), so only their lake
+  files are read. A duplicate id always falls on the same day (the lake partitions by the trade's
+  own UTC day), so per-day deduplication is complete.
 -#}
 with
 
@@ -22,62 +23,13 @@ trades as (
 ),
 
 {% if is_incremental() %}
-lake_days as (
-
-    select distinct
-        symbol,
-        trade_date
-    from trades
-
-),
-
-loaded_days as (
-
-    select distinct
-        symbol,
-        trade_date
-    from {{ this }}
-
-),
-
-reingested_days as (
-
-    select distinct
-        lake_days.symbol,
-        lake_days.trade_date
-    from lake_days
-    inner join {{ ref('stg_ingest__manifest') }} as manifest
-        on manifest.symbol = lake_days.symbol
-        and lake_days.trade_date between cast(manifest.first_event_at as date)
-            and cast(manifest.last_event_at as date)
-    where manifest.dataset = 'aggTrades'
-        and manifest.status = 'loaded'
-        and manifest.ingested_at > (select max(_loaded_at) from {{ this }})
-
-),
-
-days_to_load as (
-
-    select lake_days.symbol, lake_days.trade_date
-    from lake_days
-    left join loaded_days
-        on loaded_days.symbol = lake_days.symbol
-        and loaded_days.trade_date = lake_days.trade_date
-    where loaded_days.trade_date is null
-
-    union
-
-    select symbol, trade_date from reingested_days
-
-),
-
+{#- The days to (re)load, as literals (macro trade_days_to_load): only their lake files are read. #}
+{%- set days_to_load = trade_days_to_load(ref('stg_binance__agg_trades'), ref('stg_ingest__manifest')) %}
 trades_to_load as (
 
-    select trades.*
+    select *
     from trades
-    inner join days_to_load
-        on days_to_load.symbol = trades.symbol
-        and days_to_load.trade_date = trades.trade_date
+    where {{ in_symbol_days('symbol', 'trade_date', days_to_load) }}
 
 ),
 {% else %}

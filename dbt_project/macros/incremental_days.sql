@@ -1,0 +1,123 @@
+{#
+  Incremental models work day by day. When such a model runs incrementally it asks the warehouse,
+  before its SQL is sent, which (symbol, day) pairs it has to (re)build, and writes them into its
+  SQL as literals. A literal list lets DuckDB skip the lake's other hive partitions and the other
+  row groups of a table; a join against a table of days would read every day to find the few.
+  Outside `execute` (parsing) the lists are empty.
+#}
+
+{#- Rows (symbol, day) of a query as a list of [symbol, 'YYYY-MM-DD'], in order. -#}
+{% macro symbol_day_list(query) %}
+  {%- if not execute -%}
+    {{ return([]) }}
+  {%- endif -%}
+  {%- set days = [] -%}
+  {%- for row in run_query(query) -%}
+    {%- do days.append([row[0] | string, row[1] | string]) -%}
+  {%- endfor -%}
+  {{ return(days) }}
+{% endmacro %}
+
+{#- The single value of a one-row, one-column query (none when null or outside `execute`). -#}
+{% macro scalar_query(query) %}
+  {%- if not execute -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set rows = run_query(query).rows -%}
+  {{ return(rows[0][0] if rows | length > 0 else none) }}
+{% endmacro %}
+
+{#- SQL literal of a value held in Python (timestamps as timestamp literals). -#}
+{% macro sql_timestamp_literal(value) -%}
+  cast('{{ value.strftime("%Y-%m-%d %H:%M:%S.%f") if value is not string else value }}' as timestamp)
+{%- endmacro %}
+
+{#- Predicate: (symbol_column, day_column) is one of `days` (false for an empty list). -#}
+{% macro in_symbol_days(symbol_column, day_column, days) -%}
+  {%- if days | length == 0 -%}
+    (1 = 0)
+  {%- else -%}
+    ({{ symbol_column }}, {{ day_column }}) in (
+      {%- for day in days %}
+      ('{{ day[0] | replace("'", "''") }}', cast('{{ day[1] }}' as date)){{ "," if not loop.last }}
+      {%- endfor %}
+    )
+  {%- endif -%}
+{%- endmacro %}
+
+{#- Predicate for a timestamp column: it falls on one of `days` (with a plain range test first, which
+    DuckDB checks against each row group's min/max before reading it). -#}
+{% macro timestamp_on_symbol_days(symbol_column, timestamp_column, days) -%}
+  {%- if days | length == 0 -%}
+    (1 = 0)
+  {%- else -%}
+    {%- set dates = days | map(attribute=1) | list | sort -%}
+    {%- set last_day = modules.datetime.date.fromisoformat(dates[-1]) + modules.datetime.timedelta(days=1) -%}
+    ({{ timestamp_column }} >= cast('{{ dates[0] }}' as timestamp)
+      and {{ timestamp_column }} < cast('{{ last_day.isoformat() }}' as timestamp)
+      and {{ in_symbol_days(symbol_column, 'cast(' ~ timestamp_column ~ ' as date)', days) }})
+  {%- endif -%}
+{%- endmacro %}
+
+{#
+  The (symbol, lake day) pairs int_trades__deduplicated has to (re)load: days in the lake it does
+  not hold yet, and days whose aggTrades file the ingest manifest says was loaded after the table's
+  last load (a re-ingested or corrected file).
+#}
+{% macro trade_days_to_load(trades, manifest) %}
+  {%- set last_load = scalar_query("select max(_loaded_at) from " ~ this) -%}
+  {%- set query -%}
+    with lake_days as (
+        select distinct symbol, trade_date from {{ trades }}
+    ),
+    loaded_days as (
+        select distinct symbol, trade_date from {{ this }}
+    ),
+    new_days as (
+        select lake_days.symbol, lake_days.trade_date
+        from lake_days
+        left join loaded_days
+            on loaded_days.symbol = lake_days.symbol
+            and loaded_days.trade_date = lake_days.trade_date
+        where loaded_days.trade_date is null
+    ),
+    reingested_days as (
+        select lake_days.symbol, lake_days.trade_date
+        from lake_days
+        inner join {{ manifest }} as manifest
+            on manifest.symbol = lake_days.symbol
+            and lake_days.trade_date between cast(manifest.first_event_at as date)
+                and cast(manifest.last_event_at as date)
+        where manifest.dataset = 'aggTrades'
+            and manifest.status = 'loaded'
+            {% if last_load is not none %}
+            and manifest.ingested_at > {{ sql_timestamp_literal(last_load) }}
+            {% endif %}
+    )
+    select symbol, trade_date from new_days
+    {% if last_load is not none %}
+    union
+    select symbol, trade_date from reingested_days
+    {% endif %}
+    order by 1, 2
+  {%- endset -%}
+  {{ return(symbol_day_list(query)) }}
+{% endmacro %}
+
+{#
+  The (symbol, day) pairs a model fed by int_trades__deduplicated has to rebuild: the days (of
+  `day_expression`, evaluated on the trades) of every trade loaded after the model's own last load.
+  All of them when the model is empty.
+#}
+{% macro days_loaded_since_last_build(trades, day_expression) %}
+  {%- set last_load = scalar_query("select max(_loaded_at) from " ~ this) -%}
+  {%- set query -%}
+    select distinct symbol, {{ day_expression }} as day
+    from {{ trades }}
+    {% if last_load is not none %}
+    where _loaded_at > {{ sql_timestamp_literal(last_load) }}
+    {% endif %}
+    order by 1, 2
+  {%- endset -%}
+  {{ return(symbol_day_list(query)) }}
+{% endmacro %}

@@ -1,0 +1,75 @@
+{#
+  Tests on the big incremental tables (tens of millions of trades) can be scoped to what a build
+  changed. A test opts in with a placeholder in its `where` config:
+
+    __latest_load__                 rows of the table's latest load (max(_loaded_at))
+    __latest_load_range(<column>)__ rows of any load whose symbol and <column> fall within the
+                                    [min, max] of <column> over the latest load's rows of that
+                                    symbol: with a key test, every row that could clash with a
+                                    new row
+
+  The placeholders narrow the test only when the environment variable
+  LIQUIDATIONHEATMAP_TEST_SCOPE is `latest_load`, which `liquidationheatmap build` sets for an
+  incremental build (rows of earlier loads are untouched by it and passed the same tests when they
+  were loaded). Otherwise, in a full refresh and in any dbt command run by hand, a placeholder is
+  `true` and the test covers every row. Scoped tests are error-severity checks; warnings that
+  describe the data (the quality report) keep their full scope.
+#}
+
+{#- dbt's hook for a test's `where` config (overrides the global macro of the same name). -#}
+{% macro get_where_subquery(relation) -%}
+  {%- set where = config.get('where', '') -%}
+  {%- if not where -%}
+    {{ return(relation) }}
+  {%- endif -%}
+  {%- set filtered -%}
+    (select * from {{ relation }} as scoped where {{ resolve_test_scope(where, relation) }}) dbt_subquery
+  {%- endset -%}
+  {{ return(filtered) }}
+{%- endmacro %}
+
+{#- True when this build asks tests to look at the latest load only (read when tests run, not when
+    dbt parses, so switching it does not cost a re-parse). -#}
+{% macro test_scope_is_latest_load() %}
+  {{ return(execute and env_var('LIQUIDATIONHEATMAP_TEST_SCOPE', 'all') == 'latest_load') }}
+{% endmacro %}
+
+{% macro resolve_test_scope(where, relation) %}
+  {%- set range_pattern = '__latest_load_range\\((\\w+)\\)__' -%}
+  {%- if not test_scope_is_latest_load() -%}
+    {%- set resolved = where | replace('__latest_load__', 'true') -%}
+    {{ return(modules.re.sub(range_pattern, 'true', resolved)) }}
+  {%- endif -%}
+  {%- set latest = scalar_query('select max(_loaded_at) from ' ~ relation) -%}
+  {%- set latest_condition -%}
+    {%- if latest is none -%}
+      (1 = 0)
+    {%- else -%}
+      scoped._loaded_at = {{ sql_timestamp_literal(latest) }}
+    {%- endif -%}
+  {%- endset -%}
+  {%- set state = namespace(resolved=where | replace('__latest_load__', latest_condition)) -%}
+  {%- for column in modules.re.findall(range_pattern, state.resolved) | unique -%}
+    {%- set state.resolved = state.resolved | replace(
+        '__latest_load_range(' ~ column ~ ')__', latest_load_range(relation, column, latest)) -%}
+  {%- endfor -%}
+  {{ return(state.resolved) }}
+{% endmacro %}
+
+{#- Per symbol, `column` within the [min, max] of the latest load's rows (literals, so DuckDB
+    compares them with each row group's min/max before reading it). -#}
+{% macro latest_load_range(relation, column, latest) %}
+  {%- if latest is none -%}
+    {{ return('(1 = 0)') }}
+  {%- endif -%}
+  {%- set ranges = run_query(
+      'select symbol, min(' ~ column ~ '), max(' ~ column ~ ') from ' ~ relation
+      ~ ' where _loaded_at = ' ~ sql_timestamp_literal(latest) ~ ' group by symbol order by symbol') -%}
+  {%- set conditions = [] -%}
+  {%- for row in ranges -%}
+    {%- do conditions.append(
+        "(scoped.symbol = '" ~ (row[0] | replace("'", "''")) ~ "' and scoped." ~ column
+        ~ " between " ~ row[1] ~ " and " ~ row[2] ~ ")") -%}
+  {%- endfor -%}
+  {{ return('(' ~ (conditions | join(' or ') if conditions else '1 = 0') ~ ')') }}
+{% endmacro %}

@@ -1,0 +1,147 @@
+"""Incremental builds read and test only what a new day changes, and still catch what matters.
+
+The session's `built` fixture (conftest.py) built days 1-2, then day 3 incrementally (`incremental`
+warehouse), and all three days in one full build (`full` warehouse).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date, datetime, timedelta
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from liquidationheatmap.dbt_runner import build_results_path, build_warehouse
+
+pytestmark = pytest.mark.slow
+
+DEDUP_KEY_TEST = "test.liquidationheatmap.unique_combination_int_trades__deduplicated_symbol__agg_trade_id"
+DEDUP_NOT_NULL_TEST = "test.liquidationheatmap.not_null_int_trades__deduplicated_agg_trade_id"
+
+
+def _compiled_tests(warehouse) -> dict[str, str]:
+    results = json.loads(build_results_path(warehouse).read_text())["results"]
+    return {r["unique_id"].rsplit(".", 1)[0]: r["compiled_code"] for r in results}
+
+
+def _latest_load(warehouse) -> tuple[datetime, int, int]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(
+            "select _loaded_at, min(agg_trade_id), max(agg_trade_id) from int_trades__deduplicated "
+            "where _loaded_at = (select max(_loaded_at) from int_trades__deduplicated) group by 1"
+        ).fetchone()
+    finally:
+        con.close()
+
+
+def test_incremental_build_tests_the_new_day_and_the_ids_it_could_clash_with(built):
+    loaded_at, first_id, last_id = _latest_load(built.incremental)
+    compiled = _compiled_tests(built.incremental)
+    assert (
+        "where ((scoped.symbol = 'BTCUSDT' and scoped.agg_trade_id "
+        f"between {first_id} and {last_id}))" in compiled[DEDUP_KEY_TEST]
+    )
+    assert (
+        f"where scoped._loaded_at = cast('{loaded_at:%Y-%m-%d %H:%M:%S}.000000' as timestamp)"
+        in (compiled[DEDUP_NOT_NULL_TEST])
+    )
+    # The new day's ids, exactly: day 3 of the fixture.
+    con = duckdb.connect(str(built.incremental), read_only=True)
+    try:
+        day3 = con.execute(
+            "select min(agg_trade_id), max(agg_trade_id) from int_trades__deduplicated "
+            "where trade_date = date '2025-03-03'"
+        ).fetchone()
+    finally:
+        con.close()
+    assert (first_id, last_id) == day3
+
+
+def test_full_build_tests_every_row(built):
+    compiled = _compiled_tests(built.full)
+    assert "as scoped where true) dbt_subquery" in compiled[DEDUP_KEY_TEST]
+    assert "as scoped where true) dbt_subquery" in compiled[DEDUP_NOT_NULL_TEST]
+
+
+def test_incremental_day_only_reads_its_own_lake_files(built):
+    """The model SQL of the incremental run names the new day as a literal (hive partitions pruned)."""
+    compiled = (
+        built.incremental.parent
+        / "dbt_target/compiled/liquidationheatmap/models/intermediate/trades/int_trades__deduplicated.sql"
+    ).read_text()
+    assert "where (symbol, trade_date) in (\n      ('BTCUSDT', cast('2025-03-03' as date))\n    )" in compiled
+
+
+def test_a_new_day_repeating_old_trade_ids_fails_the_incremental_build(built, tmp_path):
+    """Per-day deduplication cannot see a clash across days; the scoped key test must. A full refresh
+    deduplicates over all days, so it repairs the table (each id once, the earliest trade kept)."""
+    lake = tmp_path / "lake"
+    shutil.copytree(built.lake, lake)
+    warehouse = tmp_path / "warehouse" / "liquidations.duckdb"
+    warehouse.parent.mkdir()
+    shutil.copy2(built.full, warehouse)
+    before = warehouse.read_bytes()
+    # Day 4: ten trades of day 2, same ids, two days later.
+    day2 = next((lake / "aggTrades/symbol=BTCUSDT/date=2025-03-02").glob("*.parquet"))
+    rows = pq.read_table(day2).slice(0, 10)
+    shifted = rows.set_column(
+        rows.schema.get_field_index("transact_time"),
+        "transact_time",
+        pa.array(rows.column("transact_time").to_numpy() + 2 * 86_400_000),
+    )
+    day4 = lake / "aggTrades/symbol=BTCUSDT/date=2025-03-04"
+    day4.mkdir()
+    pq.write_table(shifted, day4 / "BTCUSDT-aggTrades-2025-03-04.parquet", compression="zstd")
+
+    incremental = build_warehouse(lake, warehouse)
+
+    assert not incremental.success
+    failed = {n.unique_id.rsplit(".", 1)[0]: n.message for n in incremental.failures}
+    assert list(failed) == [DEDUP_KEY_TEST]
+    assert failed[DEDUP_KEY_TEST] == "Got 10 results, configured to fail if != 0"
+    assert warehouse.read_bytes() == before  # the last good warehouse stays
+
+    repaired = build_warehouse(lake, warehouse, full_refresh=True)
+
+    assert repaired.success, [(n.name, n.message) for n in repaired.failures] or repaired.error
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        counts = con.execute(
+            "select count(*), count(distinct agg_trade_id), count(*) filter (trade_date = date '2025-03-04') "
+            "from int_trades__deduplicated"
+        ).fetchone()
+    finally:
+        con.close()
+    assert counts[0] == counts[1] and counts[2] == 0
+
+
+def test_incremental_quality_profile_counts_every_day_once(built):
+    con = duckdb.connect(str(built.incremental), read_only=True)
+    try:
+        days = con.execute(
+            "select trade_date, raw_rows, clean_rows from int_quality__trade_days order by trade_date"
+        ).fetchall()
+        profile = con.execute(
+            "select raw_rows, clean_rows from fct_data_quality where dataset = 'aggTrades'"
+        ).fetchone()
+        lake_rows = {
+            d: n
+            for d, n in con.execute(
+                "select date, count(*) from read_parquet(?, hive_partitioning = true) group by 1",
+                [f"{built.lake}/aggTrades/*/*/*.parquet"],
+            ).fetchall()
+        }
+        clean = dict(
+            con.execute("select trade_date, count(*) from int_trades__deduplicated group by 1").fetchall()
+        )
+    finally:
+        con.close()
+    start = date(2025, 3, 1)
+    assert [d[0] for d in days] == [start + timedelta(days=i) for i in range(3)]
+    assert [(d[1], d[2]) for d in days] == [(lake_rows[d[0]], clean[d[0]]) for d in days]
+    assert profile == (sum(lake_rows.values()), sum(clean.values()))
