@@ -16,8 +16,9 @@ DESCRIPTION = """\
 Run `dbt build` on dbt_project/ (profiles.yml at the repository root): seeds, the staging views over
 the Parquet lake, the intermediate models (deduplicated trades, 5-minute buckets, open-interest
 changes, positions, liquidation prices, lifecycle) and the marts (fct_liquidation_heatmap,
-fct_liquidation_levels, fct_liquidation_history, fct_volume_profile_daily, dim_*), with every dbt
-test and unit test. One line is printed per model and test as it finishes.
+fct_liquidation_levels, fct_liquidation_history, fct_volume_profile_daily, dim_*), the dbt Python
+marts (fct_liquidation_clusters, the ensemble, fct_model_scores against the true liquidations in
+--truth), with every dbt test and unit test. One line is printed per model and test as it finishes.
 
 The build writes a working copy <warehouse>.building and replaces the warehouse with it only when
 everything succeeds, so a running `serve` keeps answering from the last good warehouse and a failed
@@ -54,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--memory-limit", default=None, help="DuckDB memory_limit, e.g. 2GB (default 4GB)")
     parser.add_argument("--threads", type=int, default=None, help="DuckDB and dbt threads (default 2)")
+    parser.add_argument(
+        "--truth",
+        type=Path,
+        default=None,
+        help="true liquidations to score the models against (default BINANCE_DATA_PATH/truth, where "
+        "`simulate` writes them; without any, scores are empty and ensemble weights come from the seed)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
             console=console,
             memory_limit=args.memory_limit,
             threads=args.threads,
+            truth=args.truth,
         )
     except NoDataError as error:
         console.print(f"[red]build: {error}", highlight=False)
