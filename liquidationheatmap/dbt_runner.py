@@ -263,6 +263,7 @@ def build_warehouse(
     *,
     full_refresh: bool = False,
     select: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
     console: Console | None = None,
     memory_limit: str | None = None,
     threads: int | None = None,
@@ -291,6 +292,8 @@ def build_warehouse(
         args.append("--full-refresh")
     if select:
         args += ["--select", *select]
+    if exclude:
+        args += ["--exclude", *exclude]
     dbt_vars = {"lake_datasets": present, "truth_datasets": truth_datasets(truth), **(extra_vars or {})}
     try:
         # An incremental build scopes the tests of the big incremental tables to the rows it
