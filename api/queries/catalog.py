@@ -19,6 +19,9 @@ MARTS = (
     "fct_liquidation_clusters",
     "fct_model_scores",
     "fct_liquidation_heatmap_ensemble",
+    "fct_liquidation_levels_ensemble",
+    "fct_liquidation_history_ensemble",
+    "fct_ensemble_weights",
 )
 
 
