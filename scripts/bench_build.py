@@ -2,8 +2,9 @@
 
 For each size: simulate N days of BTCUSDT at --trades-per-day (default 1,000,000), ingest them,
 run a full build into a fresh warehouse, then ingest one more day and build incrementally. Each
-build runs in a child process so its peak resident memory (ru_maxrss of the child: Python, dbt
-and DuckDB together) is measured on its own. Simulated data are cached in --work.
+build runs in a child process, which reports its own peak resident memory (ru_maxrss: Python, dbt
+and DuckDB together). Simulated data are cached in --work; the builds score against the
+simulation's own truth (`<work>/<size>/archive/truth`), as `liquidationheatmap demo` does.
 
     uv run python scripts/bench_build.py --days 1 7 30 --memory-limit 4GB
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -25,14 +25,17 @@ from pathlib import Path
 START = date(2025, 1, 1)
 
 CHILD = """
-import json, sys, time
+import json, resource, sys, time
 from pathlib import Path
 from liquidationheatmap.dbt_runner import build_warehouse
-lake, warehouse, memory_limit, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+lake, warehouse, truth, memory_limit, threads, exclude = sys.argv[1:7]
 began = time.perf_counter()
-outcome = build_warehouse(Path(lake), Path(warehouse), memory_limit=memory_limit, threads=threads)
+outcome = build_warehouse(Path(lake), Path(warehouse), truth=Path(truth), memory_limit=memory_limit,
+                          threads=int(threads), exclude=json.loads(exclude) or None)
 slowest = sorted(outcome.nodes, key=lambda n: -n.seconds)[:5]
-print(json.dumps({"ok": outcome.success, "seconds": time.perf_counter() - began,
+print(json.dumps({"ok": outcome.success, "seconds": time.perf_counter() - began, "dbt": outcome.seconds,
+                  "nodes": len(outcome.nodes),
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "slowest": [[n.name, round(n.seconds, 2)] for n in slowest]}))
 """
 
@@ -54,15 +57,23 @@ def _ingest(archive: Path, lake: Path, start: date, end: date) -> None:
     ingest_archive(source, lake, start_date=start, end_date=end, show_progress=False)
 
 
-def _build(lake: Path, warehouse: Path, memory_limit: str, threads: int) -> dict:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def _build(lake: Path, warehouse: Path, truth: Path, args: argparse.Namespace) -> dict:
     completed = subprocess.run(
-        [sys.executable, "-c", CHILD, str(lake), str(warehouse), memory_limit, str(threads)],
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(lake),
+            str(warehouse),
+            str(truth),
+            args.memory_limit,
+            str(args.threads),
+            json.dumps(args.exclude),
+        ],
         capture_output=True,
         text=True,
         check=False,
     )
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
     if completed.returncode != 0 or not lines:
         raise SystemExit(f"build failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}")
@@ -70,8 +81,6 @@ def _build(lake: Path, warehouse: Path, memory_limit: str, threads: int) -> dict
     if not result["ok"]:
         results = warehouse.with_name("dbt_build_results.json")
         raise SystemExit(f"build of {lake} failed; see {results}")
-    # ru_maxrss of children is the max over all children so far: report it only when it grew.
-    result["peak_mib"] = peak_kib / 1024 if peak_kib > before else None
     return result
 
 
@@ -84,6 +93,14 @@ def main() -> int:
     parser.add_argument("--memory-limit", default="4GB")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path("data/bench_build"))
+    parser.add_argument(
+        "--exclude",
+        nargs="+",
+        default=[],
+        help="dbt --exclude selectors, to time a part of the project (for example the model scoring: "
+        "path:models/marts/scoring path:models/marts/ensemble path:models/marts/zones "
+        "path:models/intermediate/scoring path:models/staging/truth)",
+    )
     args = parser.parse_args()
     rows = []
     for days in sorted(args.days):
@@ -97,26 +114,31 @@ def main() -> int:
         last = START + timedelta(days=days - 1)
         _ingest(archive, lake, START, last)
         prepared = time.perf_counter() - began
-        full = _build(lake, warehouse, args.memory_limit, args.threads)
+        truth = archive / "truth"  # the simulation's own truth, as `liquidationheatmap demo` scores against
+        full = _build(lake, warehouse, truth, args)
         _ingest(archive, lake, last + timedelta(days=1), last + timedelta(days=1))
-        incremental = _build(lake, warehouse, args.memory_limit, args.threads)
+        incremental = _build(lake, warehouse, truth, args)
         rows.append((days, full, incremental))
         print(
-            f"{days:>3} days: full build {full['seconds']:6.1f} s (peak {full['peak_mib'] or 0:,.0f} MiB), "
+            f"{days:>3} days: full build {full['seconds']:6.1f} s (peak {full['peak_mib']:,.0f} MiB), "
             f"+1 day incremental {incremental['seconds']:6.1f} s "
             f"({100 * incremental['seconds'] / full['seconds']:.0f} % of full); "
-            f"simulate+ingest {prepared:.0f} s; slowest: {full['slowest'][:3]}",
+            f"simulate+ingest {prepared:.0f} s; {full['nodes']} dbt nodes\n"
+            f"      full: dbt {full['dbt']:.1f} s, slowest {full['slowest'][:4]}\n"
+            f"      incremental: dbt {incremental['dbt']:.1f} s, "
+            f"peak {incremental['peak_mib']:,.0f} MiB, slowest {incremental['slowest'][:4]}",
             flush=True,
         )
     print(
         "\n| days | trades/day | full build (s) | peak RSS (MiB) | +1 day incremental (s) "
-        "| incremental / full |"
+        "| peak RSS (MiB) | incremental / full |"
     )
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for days, full, incremental in rows:
         print(
-            f"| {days} | {args.trades_per_day:,} | {full['seconds']:.1f} | {full['peak_mib'] or 0:,.0f} | "
-            f"{incremental['seconds']:.1f} | {100 * incremental['seconds'] / full['seconds']:.0f} % |"
+            f"| {days} | {args.trades_per_day:,} | {full['seconds']:.1f} | {full['peak_mib']:,.0f} | "
+            f"{incremental['seconds']:.1f} | {incremental['peak_mib']:,.0f} | "
+            f"{100 * incremental['seconds'] / full['seconds']:.0f} % |"
         )
     return 0
 
