@@ -60,18 +60,18 @@
 {%- endmacro %}
 
 {#
-  The (symbol, lake day) pairs int_trades__deduplicated has to (re)load: days in the lake it does
-  not hold yet, and days whose aggTrades file the ingest manifest says was loaded after the table's
-  last load (a re-ingested or corrected file).
+  The (symbol, lake day) pairs int_trades__deduplicated (`loaded`) has to (re)load: days in the
+  lake it does not hold yet, and days whose aggTrades file the ingest manifest says was loaded after
+  the table's last load (a re-ingested or corrected file).
 #}
-{% macro trade_days_to_load(trades, manifest) %}
-  {%- set last_load = scalar_query("select max(_loaded_at) from " ~ this) -%}
+{% macro trade_days_to_load(trades, manifest, loaded=this) %}
+  {%- set last_load = scalar_query("select max(_loaded_at) from " ~ loaded) -%}
   {%- set query -%}
     with lake_days as (
         select distinct symbol, trade_date from {{ trades }}
     ),
     loaded_days as (
-        select distinct symbol, trade_date from {{ this }}
+        select distinct symbol, trade_date from {{ loaded }}
     ),
     new_days as (
         select lake_days.symbol, lake_days.trade_date

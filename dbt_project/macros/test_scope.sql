@@ -7,6 +7,11 @@
                                     [min, max] of <column> over the latest load's rows of that
                                     symbol: with a key test, every row that could clash with a
                                     new row
+    __lake_days_to_load__           on the aggTrades lake view (stg_binance__agg_trades), the lake
+                                    days this build loads into int_trades__deduplicated (its tests
+                                    run before that model); `true` on any other relation and for
+                                    warn-severity tests (dbt_project.yml sets it on the staging
+                                    tests of models/staging/binance)
 
   The placeholders narrow the test only when the environment variable
   LIQUIDATIONHEATMAP_TEST_SCOPE is `latest_load`, which `liquidationheatmap build` sets for an
@@ -37,8 +42,11 @@
 {% macro resolve_test_scope(where, relation) %}
   {%- set range_pattern = '__latest_load_range\\((\\w+)\\)__' -%}
   {%- if not test_scope_is_latest_load() -%}
-    {%- set resolved = where | replace('__latest_load__', 'true') -%}
+    {%- set resolved = where | replace('__latest_load__', 'true') | replace('__lake_days_to_load__', 'true') -%}
     {{ return(modules.re.sub(range_pattern, 'true', resolved)) }}
+  {%- endif -%}
+  {%- if '__lake_days_to_load__' in where -%}
+    {{ return(where | replace('__lake_days_to_load__', lake_days_to_load_scope(relation))) }}
   {%- endif -%}
   {%- set latest = scalar_query('select max(_loaded_at) from ' ~ relation) -%}
   {%- set latest_condition -%}
@@ -72,4 +80,23 @@
         ~ " between " ~ row[1] ~ " and " ~ row[2] ~ ")") -%}
   {%- endfor -%}
   {{ return('(' ~ (conditions | join(' or ') if conditions else '1 = 0') ~ ')') }}
+{% endmacro %}
+
+{#- The aggTrades lake days this build loads (macro trade_days_to_load against the days the
+    warehouse held before the build), for error-severity tests on
+    stg_binance__agg_trades: lake days loaded earlier passed the same tests then and are unchanged
+    (a re-ingested day is loaded again, so it is tested again). -#}
+{% macro lake_days_to_load_scope(relation) %}
+  {%- if relation.identifier != 'stg_binance__agg_trades' or (config.get('severity') | lower) != 'error' -%}
+    {{ return('true') }}
+  {%- endif -%}
+  {#- The per-day profile of the last build lists the days int_trades__deduplicated held then (30
+      rows to read rather than a scan of every trade); were it behind, more days would be tested. -#}
+  {%- set loaded = adapter.get_relation(relation.database, relation.schema, 'int_quality__trade_days') -%}
+  {%- set manifest = adapter.get_relation(relation.database, relation.schema, 'stg_ingest__manifest') -%}
+  {%- if loaded is none or manifest is none -%}
+    {{ return('true') }}
+  {%- endif -%}
+  {%- set days = trade_days_to_load(relation, manifest, loaded) -%}
+  {{ return(in_symbol_days('scoped.symbol', 'scoped.trade_date', days)) }}
 {% endmacro %}

@@ -62,6 +62,27 @@ def test_incremental_build_tests_the_new_day_and_the_ids_it_could_clash_with(bui
     assert (first_id, last_id) == day3
 
 
+def test_incremental_build_checks_the_lake_view_on_the_new_day_and_warnings_on_every_day(built):
+    compiled = _compiled_tests(built.incremental)
+    scoped = (
+        "as scoped where (scoped.symbol, scoped.trade_date) in (\n"
+        "      ('BTCUSDT', cast('2025-03-03' as date))"
+    )
+    assert scoped in compiled["test.liquidationheatmap.not_null_stg_binance__agg_trades_symbol"]
+    assert (
+        scoped
+        in compiled["test.liquidationheatmap.accepted_values_stg_binance__agg_trades_taker_side__buy__sell"]
+    )
+    # Warnings describe the whole lake in the quality report: never scoped.
+    price_warning = "test.liquidationheatmap.value_in_range_stg_binance__agg_trades_price__False__0"
+    assert "as scoped where true) dbt_subquery" in compiled[price_warning]
+    full = _compiled_tests(built.full)
+    assert (
+        "as scoped where true) dbt_subquery"
+        in full["test.liquidationheatmap.not_null_stg_binance__agg_trades_symbol"]
+    )
+
+
 def test_full_build_tests_every_row(built):
     compiled = _compiled_tests(built.full)
     assert "as scoped where true) dbt_subquery" in compiled[DEDUP_KEY_TEST]
