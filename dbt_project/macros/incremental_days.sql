@@ -121,3 +121,26 @@
   {%- endset -%}
   {{ return(symbol_day_list(query)) }}
 {% endmacro %}
+
+
+{#-
+  The deduplicated trades a per-bucket model aggregates, with their own day as `bucket_date`.
+
+  A day's file can hold a few trades stamped just after midnight, so a bucket's trades can sit in
+  two lake days. Buckets are therefore grouped by the trades' own day (bucket_date), and an
+  incremental run recomputes every bucket day touched by the trades loaded since the model's last
+  run, from all trades of that day. The days are written into the SQL as literals
+  (days_loaded_since_last_build), so DuckDB reads only their row groups. A full build reads all.
+#}
+{% macro trades_of_days_to_rebuild(deduplicated_trades) %}
+  {%- if is_incremental() %}
+  {%- set days_to_rebuild = days_loaded_since_last_build(deduplicated_trades, 'cast(traded_at as date)') %}
+  {%- endif %}
+    select
+        *,
+        cast(traded_at as date) as bucket_date
+    from {{ deduplicated_trades }}
+    {% if is_incremental() %}
+    where {{ timestamp_on_symbol_days('symbol', 'traded_at', days_to_rebuild) }}
+    {% endif %}
+{% endmacro %}

@@ -9,30 +9,9 @@
 {#- 5-minute candles and taker flow; rebuilds only the days int_trades__deduplicated reloaded. -#}
 with
 
-deduplicated as (
-
-    select
-        *,
-        cast(traded_at as date) as bucket_date
-    from {{ ref('int_trades__deduplicated') }}
-
-),
-
-{#- A day's file can hold a few trades stamped just after midnight, so a bucket's trades can sit
-    in two lake days. Buckets are therefore grouped by the trades' own day (bucket_date), and an
-    incremental run recomputes every bucket day touched by the trades loaded since its last run,
-    from all trades of that day. The days are written into the SQL as literals (macro
-    days_loaded_since_last_build), so DuckDB reads only their row groups. #}
-{%- if is_incremental() %}
-{%- set days_to_rebuild = days_loaded_since_last_build(
-        ref('int_trades__deduplicated'), 'cast(traded_at as date)') %}
-{%- endif %}
 trades as (
 
-    select * from deduplicated
-    {% if is_incremental() %}
-    where {{ timestamp_on_symbol_days('symbol', 'traded_at', days_to_rebuild) }}
-    {% endif %}
+    {{ trades_of_days_to_rebuild(ref('int_trades__deduplicated')) }}
 
 ),
 
