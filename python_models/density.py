@@ -78,10 +78,28 @@ def top_density_mask(groups: np.ndarray, values: np.ndarray, tie_key: np.ndarray
     if len(values) == 0:
         return np.zeros(0, dtype=bool)
     codes, _ = pd.factorize(groups)
+    presorted = np.lexsort((np.asarray(tie_key), codes))
+    mask = np.empty(len(values), dtype=bool)
+    mask[presorted] = top_density_mask_sorted(codes[presorted], values[presorted], share)
+    return mask
+
+
+def top_density_mask_sorted(codes: np.ndarray, values: np.ndarray, share: float) -> np.ndarray:
+    """top_density_mask for rows already sorted by group code, then tie key ascending.
+
+    ``codes``: integer group codes (0..k-1). The ensemble fit sorts its rows once and calls this for
+    every grid point, so each call sorts by value only.
+    """
+    if not 0 < share <= 1:
+        raise ValueError(f"top share must be in (0, 1]; got {share}")
+    values = np.asarray(values, dtype="float64")
+    if len(values) == 0:
+        return np.zeros(0, dtype=bool)
     positive = values > 0
     nonzero = np.bincount(codes[positive], minlength=codes.max() + 1)
     budget = np.ceil(share * nonzero - _CEIL_TOLERANCE)
-    order = np.lexsort((np.asarray(tie_key), -values, codes))
+    # lexsort is stable: rows of equal value keep their (tie key ascending) order.
+    order = np.lexsort((-values, codes))
     sorted_codes = codes[order]
     first = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
     group_start = np.repeat(first, np.diff(np.r_[first, len(order)]))
@@ -112,10 +130,10 @@ def heatmap_with_truth(
     length = resolve_bucket(heatmap["bucket_start"], bucket)
     rows = pd.DataFrame(
         {
-            "symbol": heatmap["symbol"].astype(str).to_numpy(),
-            "model": heatmap["model"].astype(str).to_numpy(),
+            "symbol": heatmap["symbol"].astype(str).array,
+            "model": heatmap["model"].astype(str).array,
             "bucket_start": to_timestamp(heatmap["bucket_start"]).to_numpy(),
-            "side": heatmap["side"].astype(str).to_numpy(),
+            "side": heatmap["side"].astype(str).array,
             "bin": edge_index(heatmap["price_bin"].to_numpy(), bin_sizes(heatmap["symbol"], price_bin_size)),
             "live_notional": heatmap["live_notional"].astype("float64").to_numpy(),
         }

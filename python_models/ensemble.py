@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 import pandas as pd
 
-from python_models.density import heatmap_with_truth, top_density_mask
+from python_models.density import heatmap_with_truth, top_density_mask_sorted
 from python_models.truth import require_columns
 
 ENSEMBLE_MODEL = "ensemble"
@@ -205,16 +205,23 @@ def fit_weights(
     if not predictions:
         raise ValueError("fit_weights: no model predictions given")
     wide, matrix, names, total = _union_matrix(predictions, truth, price_bin_size, bucket)
+    # A group (symbol, bucket, side) without truth in the next bucket adds 0 to the hit rate and to
+    # the density share whatever the weights: rank only the groups that hold truth.
     groups = wide.groupby(["symbol", "bucket_start", "side"], sort=False).ngroup().to_numpy()
-    tie_key = wide["bin"].to_numpy()
-    truth_notional = wide["truth_notional"].to_numpy()
+    with_truth = np.bincount(groups, weights=wide["truth_notional"].to_numpy())[groups] > 0
+    wide, matrix = wide.loc[with_truth].reset_index(drop=True), matrix[with_truth]
+    groups = wide.groupby(["symbol", "bucket_start", "side"], sort=False).ngroup().to_numpy()
+    # Sort once by group and bin (the tie key), so each grid point only sorts by value.
+    presorted = np.lexsort((wide["bin"].to_numpy(), groups))
+    groups, matrix = groups[presorted], matrix[presorted]
+    truth_notional = wide["truth_notional"].to_numpy()[presorted]
     equal = np.full(len(names), 1 / len(names))
     best_key: tuple[float, float, float] | None = None
     best_weights: tuple[float, ...] = tuple(equal)
     for candidate in simplex_grid(len(names), step):
         w = np.asarray(candidate)
         combined = matrix @ w
-        mask = top_density_mask(groups, combined, tie_key, top_share)
+        mask = top_density_mask_sorted(groups, combined, top_share)
         hit = float(truth_notional[mask].sum() / total) if total > 0 else 0.0
         key = (hit, _density_share(groups, combined, truth_notional, total), -float(np.sum((w - equal) ** 2)))
         if best_key is None or _better(key, best_key):

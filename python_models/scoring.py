@@ -112,6 +112,10 @@ def zone_hit_rate(
     symbol, model, side (long|short|all), value (NaN without judged truth), n (judged true notional).
     """
     rows, scored = _ranked_rows(heatmap, truth, price_bin_size, bucket, top_share)
+    return _zone_hit_rate_of(rows, scored)
+
+
+def _zone_hit_rate_of(rows: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
     models, symbols = _models_and_symbols(rows)
     hits = rows[rows["top"]].groupby(["symbol", "model", "side"])["truth_notional"].sum()
     judged = scored.groupby(["symbol", "side"])["notional"].sum()
@@ -144,6 +148,12 @@ def distance_to_top_bins(
     Liquidations with no top bin at all for that model are left out; n is the notional that was kept.
     """
     rows, scored = _ranked_rows(heatmap, truth, price_bin_size, bucket, top_share)
+    return _distance_to_top_bins_of(rows, scored, price_bin_size)
+
+
+def _distance_to_top_bins_of(
+    rows: pd.DataFrame, scored: pd.DataFrame, price_bin_size: float | Mapping[str, float]
+) -> pd.DataFrame:
     models, symbols = _models_and_symbols(rows)
     by = ["symbol", "model", "side", "bucket_start"]
     top = rows.loc[rows["top"], [*by, "bin"]].rename(columns={"bin": "top_bin"})
@@ -196,9 +206,9 @@ def hourly_table(
     canonical = prepare_truth(truth)
     predicted = pd.DataFrame(
         {
-            "symbol": history["symbol"].astype(str).to_numpy(),
-            "model": history["model"].astype(str).to_numpy(),
-            "side": history["side"].astype(str).to_numpy(),
+            "symbol": history["symbol"].astype(str).array,
+            "model": history["model"].astype(str).array,
+            "side": history["side"].astype(str).array,
             "hour": to_timestamp(history["bucket_start"]).dt.floor(HOUR).to_numpy(),
             "predicted": history["liquidated_notional"].astype("float64").to_numpy(),
         }
@@ -299,18 +309,21 @@ def score_models(
         in_truth = canonical[(canonical["time"] >= start) & (canonical["time"] < end)]
         in_heatmap = heatmap[(heat_time >= start - length).to_numpy() & (heat_time < end).to_numpy()]
         in_history = history[(history_time >= start).to_numpy() & (history_time < end).to_numpy()]
-        density = {"price_bin_size": price_bin_size, "bucket": length, "top_share": top_share}
+        # Both density metrics rank the same rows: line the heatmap up with the truth once per period.
+        rows, scored = _ranked_rows(in_heatmap, in_truth, price_bin_size, length, top_share)
         metrics = {
-            "zone_hit_rate": zone_hit_rate(in_heatmap, in_truth, **density),
-            "median_distance_pct": distance_to_top_bins(in_heatmap, in_truth, **density),
+            "zone_hit_rate": _zone_hit_rate_of(rows, scored),
+            "median_distance_pct": _distance_to_top_bins_of(rows, scored, price_bin_size),
             "hourly_correlation": hourly_correlation(in_history, in_truth, start=start, end=end),
             "calibration": calibration(in_history, in_truth, start=start, end=end),
         }
         for name, frame in metrics.items():
             parts.append(frame.assign(period=str(label), metric=name))
     # Every (symbol, model, side, period, metric) gets a row, NaN with n = 0 where a period has no data.
-    models = sorted(set(heatmap["model"].astype(str)) | set(history["model"].astype(str)))
-    symbols = sorted(set(heatmap["symbol"].astype(str)) | set(history["symbol"].astype(str)))
+    models = sorted(set(heatmap["model"].astype(str).unique()) | set(history["model"].astype(str).unique()))
+    symbols = sorted(
+        set(heatmap["symbol"].astype(str).unique()) | set(history["symbol"].astype(str).unique())
+    )
     index = pd.MultiIndex.from_product(
         [symbols, models, [*SIDES, ALL_SIDES], [str(p) for p in periods], METRICS], names=SCORE_COLUMNS[:5]
     )

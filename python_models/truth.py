@@ -55,9 +55,9 @@ def prepare_truth(truth: pd.DataFrame) -> pd.DataFrame:
         )
     out = pd.DataFrame(
         {
-            "symbol": truth["symbol"].astype(str).to_numpy(),
+            "symbol": truth["symbol"].astype(str).array,
             "time": to_timestamp(truth["time"]).to_numpy(),
-            "side": side.to_numpy(),
+            "side": side.astype(str).array,
             "price": truth["price"].astype("float64").to_numpy(),
             "quantity": truth["quantity"].astype("float64").to_numpy(),
         }

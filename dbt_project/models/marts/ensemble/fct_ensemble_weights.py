@@ -3,7 +3,8 @@
 weight_source:
 - `var`: the `ensemble_weights` var ({model: weight}) given to the build;
 - `fitted`: python_models.ensemble.fit_weights on the TRAIN period only (the heatmap per 5-minute
-  bucket and the true liquidations with times in [train start, train end)), so the test-period
+  bucket, as int_scoring__judged_cells keeps it, and the true liquidations with times in [train
+  start, train end)), so the test-period
   scores of the ensemble are out of sample;
 - `seed`: the `ensemble_weights` seed.
 `ensemble_weights_source` = auto fits when the train period holds true liquidations, else uses the
@@ -40,6 +41,7 @@ def model(dbt, session):
 
     # Every dbt.ref on its own line: dbt finds a Python model's dependencies by reading these calls.
     heatmap = dbt.ref("int_scoring__live_notional_per_bucket")
+    judged_cells = dbt.ref("int_scoring__judged_cells")
     levels = dbt.ref("fct_liquidation_levels")
     seed = dbt.ref("ensemble_weights").df()
     periods = dbt.ref("int_scoring__periods")
@@ -68,7 +70,13 @@ def model(dbt, session):
                 )
             _, fitted_from, fitted_to = train[0]
             bins = dict(symbols.project("symbol, price_bin_size").fetchall())
-            rows = heatmap.filter(f"bucket_start < '{fitted_to}'").df()
+            # Only the cells the fit can use (int_scoring__judged_cells): the same weights as the whole
+            # heatmap gives, without loading every bin of every bucket into pandas.
+            rows = (
+                judged_cells.filter(f"bucket_start < '{fitted_to}'")
+                .project("symbol, model, bucket_start, price_bin, side, live_notional")
+                .df()
+            )
             predictions = {name: rows[rows["model"] == name] for name in models}
             weights = fit_weights(
                 predictions, truth, price_bin_size=bins, bucket="5min", step=step, top_share=top_share

@@ -1,9 +1,10 @@
 """Every model, the ensemble included, scored against the true liquidations, per side and period.
 
 python_models.scoring.score_models with
-- heatmap: int_scoring__live_notional_per_bucket (live notional per 5-minute bucket over the whole
-  built range) plus the ensemble's, combined per (symbol, bucket_start, price_bin, side) with the
-  weights of fct_ensemble_weights;
+- heatmap: int_scoring__judged_cells (the rows of int_scoring__live_notional_per_bucket, live
+  notional per 5-minute bucket over the whole built range, that can change a score: the same scores
+  as the whole table) plus the ensemble's, combined per (symbol, bucket_start, price_bin, side) with
+  the weights of fct_ensemble_weights;
 - history: fct_liquidation_history plus fct_liquidation_history_ensemble;
 - truth: stg_truth__liquidations (fill price and quantity, position side);
 - periods: int_scoring__periods (train, test); bins: dim_symbols.price_bin_size; bucket 5 minutes.
@@ -41,7 +42,7 @@ def model(dbt, session):
     # Every dbt.ref on its own line: dbt finds a Python model's dependencies by reading these calls.
     period_rows = dbt.ref("int_scoring__periods")
     weight_rows = dbt.ref("fct_ensemble_weights")
-    heatmap_rows = dbt.ref("int_scoring__live_notional_per_bucket")
+    heatmap_rows = dbt.ref("int_scoring__judged_cells")
     history_rows = dbt.ref("fct_liquidation_history")
     truth_rows = dbt.ref("stg_truth__liquidations")
     symbols = dbt.ref("dim_symbols")
