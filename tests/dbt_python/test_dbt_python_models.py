@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from liquidationheatmap.settings import PROJECT_ROOT
-from python_models.truth import truth_from_force_orders
+from python_models.ensemble import ENSEMBLE_MODEL, combine, fit_weights
+from python_models.scoring import score_models
+from python_models.truth import prepare_truth, truth_from_force_orders
 
 pytestmark = pytest.mark.slow
 
@@ -153,6 +155,90 @@ def test_ensemble_scores_equal_the_model_it_is_made_of(db):
     joined = model.merge(ensemble, on=["side", "period", "metric"], suffixes=("", "_ens"))
     assert len(joined) == 3 * 2 * 4
     assert joined["value_ens"].to_numpy() == pytest.approx(joined["value"].to_numpy(), rel=1e-9, nan_ok=True)
+
+
+def _scores_on(db, table: str, weights: dict[str, float]) -> pd.DataFrame:
+    """score_models as fct_model_scores calls it, on the heatmap rows of ``table``."""
+    periods = {
+        name: (pd.Timestamp(start), pd.Timestamp(end))
+        for name, start, end in db.sql(
+            "select period, period_start, period_end from int_scoring__periods order by period_start"
+        ).fetchall()
+    }
+    bins = dict(db.sql("select symbol, price_bin_size from dim_symbols").fetchall())
+    heat_keys = ["symbol", "bucket_start", "price_bin", "side"]
+    history_keys = ["symbol", "bucket_start", "side"]
+
+    def with_ensemble(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
+        frames = {name: frame[frame["model"] == name] for name in weights}
+        combined = combine(frames, weights, keys=keys, value=value, model=ENSEMBLE_MODEL)
+        return pd.concat([frame[["model", *keys, value]], combined], ignore_index=True)
+
+    heatmap = db.sql(f"select symbol, model, bucket_start, price_bin, side, live_notional from {table}").df()
+    history = db.sql(
+        "select symbol, model, bucket_start, side, liquidated_notional from fct_liquidation_history"
+    ).df()
+    truth = db.sql(
+        "select symbol, liquidated_at as time, position_side as side, fill_price as price, "
+        "fill_quantity as quantity from stg_truth__liquidations"
+    ).df()
+    return score_models(
+        with_ensemble(heatmap, heat_keys, "live_notional"),
+        with_ensemble(history, history_keys, "liquidated_notional"),
+        prepare_truth(truth),
+        periods=periods,
+        price_bin_size=bins,
+        bucket="5min",
+        top_share=0.2,
+    )
+
+
+def test_judged_cells_are_a_part_of_the_heatmap_that_gives_the_same_scores_as_the_whole(db):
+    whole = db.sql("select count(*) from int_scoring__live_notional_per_bucket").fetchone()[0]
+    judged = db.sql("select count(*) from int_scoring__judged_cells").fetchone()[0]
+    outside = db.sql(
+        "select count(*) from (select * from int_scoring__judged_cells "
+        "except all select symbol, model, bucket_start, price_bin, side, live_notional "
+        "from int_scoring__live_notional_per_bucket)"
+    ).fetchone()[0]
+    assert outside == 0
+    assert 0 < judged < whole
+    weights = dict(db.sql("select model, weight from fct_ensemble_weights").fetchall())
+    on_whole = _scores_on(db, "int_scoring__live_notional_per_bucket", weights)
+    on_judged = _scores_on(db, "int_scoring__judged_cells", weights)
+    mart = db.sql("select symbol, model, side, period, metric, value, n from fct_model_scores").df()
+    keys = ["symbol", "model", "side", "period", "metric"]
+    mart = mart.sort_values(keys).reset_index(drop=True)
+    assert len(on_whole) == len(on_judged) == len(mart) == 3 * 3 * 2 * 4
+    for frame in (on_judged, mart):
+        assert frame[keys].astype(str).to_numpy().tolist() == on_whole[keys].astype(str).to_numpy().tolist()
+        assert frame["value"].isna().tolist() == on_whole["value"].isna().tolist()
+        # Equal up to the order floating-point sums are taken in (the rows come in another order).
+        assert frame["value"].to_numpy() == pytest.approx(
+            on_whole["value"].to_numpy(), rel=1e-12, nan_ok=True
+        )
+        assert frame["n"].to_numpy() == pytest.approx(on_whole["n"].to_numpy(), rel=1e-12)
+
+
+def test_the_fit_on_judged_cells_picks_the_weights_of_the_fit_on_the_whole_heatmap(db):
+    train_end = db.sql("select period_end from int_scoring__periods where period = 'train'").fetchone()[0]
+    bins = dict(db.sql("select symbol, price_bin_size from dim_symbols").fetchall())
+    truth = prepare_truth(
+        db.sql(
+            "select symbol, liquidated_at as time, position_side as side, fill_price as price, "
+            f"fill_quantity as quantity from stg_truth__liquidations where liquidated_at < '{train_end}'"
+        ).df()
+    )
+    fitted = {}
+    for table in ("int_scoring__live_notional_per_bucket", "int_scoring__judged_cells"):
+        rows = db.sql(
+            f"select symbol, model, bucket_start, price_bin, side, live_notional from {table} "
+            f"where bucket_start < '{train_end}'"
+        ).df()
+        predictions = {name: rows[rows["model"] == name] for name in ("binance_standard", "funding_adjusted")}
+        fitted[table] = fit_weights(predictions, truth, price_bin_size=bins, bucket="5min", step=0.05)
+    assert fitted["int_scoring__judged_cells"] == fitted["int_scoring__live_notional_per_bucket"]
+    assert sum(fitted["int_scoring__judged_cells"].values()) == pytest.approx(1.0)
 
 
 def test_the_new_dbt_tests_ran_and_passed(scored_build):
