@@ -47,7 +47,7 @@ def test_incremental_build_tests_the_new_day_and_the_ids_it_could_clash_with(bui
         f"between {first_id} and {last_id}))" in compiled[DEDUP_KEY_TEST]
     )
     assert (
-        f"where scoped._loaded_at = cast('{loaded_at:%Y-%m-%d %H:%M:%S}.000000' as timestamp)"
+        f"where scoped._loaded_at = cast('{loaded_at:%Y-%m-%d %H:%M:%S.%f}' as timestamp)"
         in (compiled[DEDUP_NOT_NULL_TEST])
     )
     # The new day's ids, exactly: day 3 of the fixture.

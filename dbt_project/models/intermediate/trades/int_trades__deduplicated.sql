@@ -67,7 +67,7 @@ deduplicated as (
         notional_usdt,
         taker_side,
         symbol || '/' || cast(trade_date as varchar) as symbol_day,
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as _loaded_at
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as _loaded_at
 
     from numbered
     where occurrence = 1
