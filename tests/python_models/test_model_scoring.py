@@ -17,7 +17,7 @@ from planted_world import (
     truth_rows,
 )
 
-from python_models.density import top_density_mask
+from python_models.density import top_density_mask, top_density_mask_sorted
 from python_models.scoring import (
     METRICS,
     SCORE_COLUMNS,
@@ -110,6 +110,24 @@ def test_top_density_takes_exactly_ceil_20_percent_of_nonzero_bins_ties_to_lower
     assert np.flatnonzero(fifteen).tolist() == [12, 13, 14]
     two_groups = top_density_mask(np.array([0, 0, 1, 1]), np.array([1.0, 2.0, 0.0, 0.0]), np.arange(4), 0.2)
     assert two_groups.tolist() == [False, True, False, False]
+
+
+def test_top_density_on_rows_sorted_by_group_and_bin_marks_the_same_bins():
+    # Rows sorted by group, then bin (the tie key), as fit_weights sorts them once for every grid point.
+    codes = np.array([0, 0, 0, 0, 0, 1, 1, 1])
+    values = np.array([3.0, 0.0, 3.0, 5.0, 1.0, 2.0, 2.0, 0.0])
+    assert np.flatnonzero(top_density_mask_sorted(codes, values, 0.2)).tolist() == [3, 5]
+    assert np.flatnonzero(top_density_mask_sorted(codes, values, 0.5)).tolist() == [0, 3, 5]
+    rng = np.random.default_rng(5)
+    groups = rng.integers(0, 40, 2_000)
+    bins = rng.permutation(2_000)
+    values = rng.choice([0.0, 1.0, 2.0, 2.5, 7.0], 2_000)
+    order = np.lexsort((bins, groups))
+    expected = top_density_mask(groups, values, bins, 0.2)[order]
+    assert top_density_mask_sorted(groups[order], values[order], 0.2).tolist() == expected.tolist()
+    assert expected.sum() == sum(
+        int(np.ceil(0.2 * np.count_nonzero(values[groups == g] > 0) - 1e-9)) for g in range(40)
+    )
 
 
 def test_identical_hourly_series_correlate_at_one_and_calibrate_at_one():
