@@ -144,8 +144,16 @@ const LH = (() => {
     if (el && el.data) window.Plotly.purge(el);
   }
 
+  // A draw whose request failed: clear the plot and its summary, and say what went wrong.
+  function failed(plot, statusEl, summary, error) {
+    purge(plot);
+    done(plot, statusEl, "error", error.message);
+    summary.textContent = "";
+  }
+
   return {
     COLORS, HEAT_SCALE, MODEL_LABELS, PLOT_CONFIG, ApiError, api, status, loading, done, usd, price, layout,
     plotTime, readable, params, remember, fill, catalog, pickSymbol, pickModel, nav, purge,
+    failed,
   };
 })();

@@ -105,9 +105,7 @@ if (document.body.dataset.page === "heatmap") {
         zones = clusters ? clusters.zones.filter((z) => query.side === "both" || z.side === query.side) : [];
       } catch (error) {
         if (mine === sequence) {
-          LH.purge(el.plot);
-          LH.done(el.plot, el.status, "error", error.message);
-          el.summary.textContent = "";
+          LH.failed(el.plot, el.status, el.summary, error);
         }
         return;
       }

@@ -40,9 +40,7 @@
       data = await LH.api("/liquidations/history", query);
     } catch (error) {
       if (mine === sequence) {
-        LH.purge(el.plot);
-        LH.done(el.plot, el.status, "error", error.message);
-        el.summary.textContent = "";
+        LH.failed(el.plot, el.status, el.summary, error);
       }
       return;
     }

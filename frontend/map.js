@@ -71,9 +71,7 @@
       data = await LH.api("/liquidations/levels", query);
     } catch (error) {
       if (mine === sequence) {
-        LH.purge(el.plot);
-        LH.done(el.plot, el.status, "error", error.message);
-        el.summary.textContent = "";
+        LH.failed(el.plot, el.status, el.summary, error);
       }
       return;
     }
