@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import threading
-from datetime import date
 from pathlib import Path
 
 from rich import box
@@ -13,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from liquidationheatmap.archive_layout import KLINE_INTERVALS
+from liquidationheatmap.commands.arguments import dataset_names, iso_date
 from liquidationheatmap.datasets import DATASETS, DEFAULT_DATASETS, MARKETS
 from liquidationheatmap.download import (
     DEFAULT_BASE_URL,
@@ -59,23 +59,6 @@ Example:
 """
 
 
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _datasets(text: str) -> list[str]:
-    names = [part.strip() for part in text.split(",") if part.strip()]
-    unknown = [n for n in names if n not in DATASETS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown dataset(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(DATASETS)}"
-        )
-    return names
-
-
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -94,12 +77,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--symbol", nargs="+", required=True, metavar="S", help="symbols, e.g. BTCUSDT")
     parser.add_argument(
         "--datasets",
-        type=_datasets,
+        type=dataset_names,
         default=list(DEFAULT_DATASETS),
         help=f"comma-separated datasets (default {','.join(DEFAULT_DATASETS)})",
     )
-    parser.add_argument("--start-date", type=_date, required=True, metavar="D", help="first day, YYYY-MM-DD")
-    parser.add_argument("--end-date", type=_date, required=True, metavar="D", help="last day (inclusive)")
+    parser.add_argument(
+        "--start-date", type=iso_date, required=True, metavar="D", help="first day, YYYY-MM-DD"
+    )
+    parser.add_argument("--end-date", type=iso_date, required=True, metavar="D", help="last day (inclusive)")
     parser.add_argument(
         "--out", default=None, help="mirror root (default BINANCE_DATA_PATH from settings, data/raw)"
     )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date
 from pathlib import Path
 
 from rich.console import Console
 
+from liquidationheatmap.commands.arguments import dataset_names, iso_date
 from liquidationheatmap.datasets import DATASETS
 from liquidationheatmap.settings import get_settings
 
@@ -38,23 +38,6 @@ Example:
 """
 
 
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _datasets(text: str) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in DATASETS]
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown dataset(s) {', '.join(unknown)}; known: {', '.join(DATASETS)}"
-        )
-    return names
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     settings = get_settings()
     parser.add_argument(
@@ -75,10 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="only these symbols (repeatable, e.g. --symbol BTCUSDT ETHUSDT)",
     )
     parser.add_argument(
-        "--datasets", type=_datasets, help="comma-separated datasets to ingest (default: all found)"
+        "--datasets", type=dataset_names, help="comma-separated datasets to ingest (default: all found)"
     )
-    parser.add_argument("--start-date", type=_date, help="skip files that end before this day (YYYY-MM-DD)")
-    parser.add_argument("--end-date", type=_date, help="skip files that start after this day (YYYY-MM-DD)")
+    parser.add_argument(
+        "--start-date", type=iso_date, help="skip files that end before this day (YYYY-MM-DD)"
+    )
+    parser.add_argument("--end-date", type=iso_date, help="skip files that start after this day (YYYY-MM-DD)")
     parser.add_argument(
         "--skip-bad-rows",
         action="store_true",
