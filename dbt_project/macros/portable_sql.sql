@@ -94,3 +94,16 @@
 {% macro duckdb__string_list(column, ordering) -%}
   string_agg({{ column }}, ', ' order by {{ ordering }})
 {%- endmacro %}
+
+{# The files matching a glob, as a relation (file_path, size_bytes, last_modified): their metadata,
+   not their content. No portable SQL lists files; another engine adds its own implementation. #}
+{% macro file_listing(glob) -%}
+  {{ return(adapter.dispatch('file_listing', 'liquidationheatmap')(glob)) }}
+{%- endmacro %}
+{% macro default__file_listing(glob) -%}
+  {{ exceptions.raise_compiler_error("file_listing: no implementation for adapter " ~ adapter.type()
+      ~ "; add a " ~ adapter.type() ~ "__file_listing macro") }}
+{%- endmacro %}
+{% macro duckdb__file_listing(glob) -%}
+  (select filename as file_path, size as size_bytes, last_modified from read_blob('{{ glob }}'))
+{%- endmacro %}

@@ -12,6 +12,13 @@
                                     run before that model); `true` on any other relation and for
                                     warn-severity tests (dbt_project.yml sets it on the staging
                                     tests of models/staging/binance)
+    __truth_files_changed__         on stg_truth__positions, the rows of the truth files that are new
+                                    or changed (path, size or modification time) since the last
+                                    build, which listed the files it saw in int_quality__truth_files
+                                    (that model runs after these tests); `true` on any other relation.
+                                    A key test then checks those files' rows among themselves: the
+                                    simulator writes every file anew, so a new simulation is tested
+                                    whole
 
   The placeholders narrow the test only when the environment variable
   LIQUIDATIONHEATMAP_TEST_SCOPE is `latest_load`, which `liquidationheatmap build` sets for an
@@ -42,11 +49,15 @@
 {% macro resolve_test_scope(where, relation) %}
   {%- set range_pattern = '__latest_load_range\\((\\w+)\\)__' -%}
   {%- if not test_scope_is_latest_load() -%}
-    {%- set resolved = where | replace('__latest_load__', 'true') | replace('__lake_days_to_load__', 'true') -%}
+    {%- set resolved = where | replace('__latest_load__', 'true') | replace('__lake_days_to_load__', 'true')
+        | replace('__truth_files_changed__', 'true') -%}
     {{ return(modules.re.sub(range_pattern, 'true', resolved)) }}
   {%- endif -%}
   {%- if '__lake_days_to_load__' in where -%}
     {{ return(where | replace('__lake_days_to_load__', lake_days_to_load_scope(relation))) }}
+  {%- endif -%}
+  {%- if '__truth_files_changed__' in where -%}
+    {{ return(where | replace('__truth_files_changed__', truth_files_changed_scope(relation))) }}
   {%- endif -%}
   {%- set latest = scalar_query('select max(_loaded_at) from ' ~ relation) -%}
   {%- set latest_condition -%}
@@ -99,4 +110,37 @@
   {%- endif -%}
   {%- set days = trade_days_to_load(relation, manifest, loaded) -%}
   {{ return(in_symbol_days('scoped.symbol', 'scoped.trade_date', days)) }}
+{% endmacro %}
+
+{#- The truth files of this relation's dataset that the previous build did not see as they are now
+    (new, or another size or modification time), as a literal list of paths: DuckDB then opens
+    only those files of the source's glob. -#}
+{% macro truth_files_changed_scope(relation) %}
+  {%- set datasets = {'stg_truth__positions': 'positions'} -%}
+  {%- set dataset = datasets.get(relation.identifier) -%}
+  {%- if dataset is none or dataset not in var('truth_datasets') -%}
+    {{ return('true') }}
+  {%- endif -%}
+  {%- set seen = adapter.get_relation(relation.database, relation.schema, 'int_quality__truth_files') -%}
+  {%- if seen is none -%}
+    {{ return('true') }}
+  {%- endif -%}
+  {%- set query -%}
+    select file_path from {{ file_listing(truth_files_glob(dataset)) }} as files
+    except
+    select file_path from (
+        select file_path, size_bytes, last_modified from {{ file_listing(truth_files_glob(dataset)) }} as files
+        intersect
+        select file_path, size_bytes, last_modified from {{ seen }} where dataset = '{{ dataset }}'
+    ) as unchanged
+    order by 1
+  {%- endset -%}
+  {%- set files = [] -%}
+  {%- for row in run_query(query) -%}
+    {%- do files.append("'" ~ (row[0] | replace("'", "''")) ~ "'") -%}
+  {%- endfor -%}
+  {%- if files | length == 0 -%}
+    {{ return('(1 = 0)') }}
+  {%- endif -%}
+  {{ return('scoped.source_file in (' ~ (files | join(', ')) ~ ')') }}
 {% endmacro %}

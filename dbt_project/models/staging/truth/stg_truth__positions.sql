@@ -40,7 +40,8 @@ renamed as (
         {{ epoch_ms_to_timestamp('closed_at') }} as closed_at,
         cast(close_reason as varchar) as close_reason,
         cast(trader as varchar) as trader,
-        cast(entry_price as double) * cast(quantity as double) as entry_notional
+        cast(entry_price as double) * cast(quantity as double) as entry_notional,
+        cast(filename as varchar) as source_file
     from source
 
 )
