@@ -144,3 +144,37 @@
     where {{ timestamp_on_symbol_days('symbol', 'traded_at', days_to_rebuild) }}
     {% endif %}
 {% endmacro %}
+
+
+{#-
+  Where an incremental model that is rebuilt from a point in time on (int_scoring__live_notional_per_bucket)
+  starts: midnight of the day before the earliest event of any lake file the ingest manifest lists as
+  loaded after the model's last load (max(_loaded_at) of `this`). Returns 'all' when every bucket
+  must be computed (the model is empty, or the lake has no manifest to say what changed) and none
+  when nothing was ingested since.
+-#}
+{% macro live_notional_rebuild_from() %}
+  {%- if '_manifest' not in var('lake_datasets') -%}
+    {{ return('all') }}
+  {%- endif -%}
+  {%- set last_load = scalar_query("select max(_loaded_at) from " ~ this) -%}
+  {%- if last_load is none -%}
+    {{ return('all') }}
+  {%- endif -%}
+  {%- set earliest = scalar_query(
+      "select cast(min(first_event_at) as date) - 1 from " ~ ref('stg_ingest__manifest')
+      ~ " where status = 'loaded' and ingested_at > " ~ sql_timestamp_literal(last_load)) -%}
+  {{ return(earliest) }}
+{% endmacro %}
+
+{#- Predicate: `column` (a bucket start) lies in what this incremental run recomputes. -#}
+{% macro bucket_on_or_after_rebuild_start(column) -%}
+  {%- set start = live_notional_rebuild_from() -%}
+  {%- if start == 'all' -%}
+    (1 = 1)
+  {%- elif start is none -%}
+    (1 = 0)
+  {%- else -%}
+    ({{ column }} >= cast('{{ start }}' as timestamp))
+  {%- endif -%}
+{%- endmacro %}

@@ -50,6 +50,7 @@ def test_adding_a_day_reloads_only_that_day(built):
         ("fct_liquidation_levels", ["symbol", "model", "side", "leverage", "price_bin"]),
         ("fct_liquidation_history", ["symbol", "model", "bucket_start", "side"]),
         ("fct_liquidation_heatmap", ["symbol", "model", "timeframe", "bucket_start", "price_bin", "side"]),
+        ("int_scoring__live_notional_per_bucket", ["symbol", "model", "bucket_start", "price_bin", "side"]),
     ],
 )
 def test_incremental_build_equals_full_refresh(built, model, keys):
@@ -59,7 +60,7 @@ def test_incremental_build_equals_full_refresh(built, model, keys):
         try:
             frame = con.execute(
                 f"select * exclude (_loaded_at) from {model}"
-                if model.startswith(("int_trades", "int_quality"))
+                if model.startswith(("int_trades", "int_quality", "int_scoring"))
                 else f"select * from {model}"
             ).df()
         finally:

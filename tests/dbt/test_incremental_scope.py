@@ -166,3 +166,29 @@ def test_incremental_quality_profile_counts_every_day_once(built):
     assert [d[0] for d in days] == [start + timedelta(days=i) for i in range(3)]
     assert [(d[1], d[2]) for d in days] == [(lake_rows[d[0]], clean[d[0]]) for d in days]
     assert profile == (sum(lake_rows.values()), sum(clean.values()))
+
+
+def test_live_notional_recomputes_only_from_the_day_before_the_new_day(built):
+    """Day 3 came in the second build: the scoring grid keeps day 1 from the first build and
+    recomputes days 2 and 3 (the day before the new one, and the new one)."""
+    con = duckdb.connect(str(built.incremental), read_only=True)
+    try:
+        loads = con.execute(
+            "select cast(bucket_start as date), min(_loaded_at), max(_loaded_at), count(*) "
+            "from int_scoring__live_notional_per_bucket group by 1 order by 1"
+        ).fetchall()
+    finally:
+        con.close()
+    assert [day for day, *_ in loads] == [date(2025, 3, 1), date(2025, 3, 2), date(2025, 3, 3)]
+    first_load = loads[0][1]
+    assert loads[0][1] == loads[0][2]  # day 1: one load, the first build's
+    for _, earliest, latest, _ in loads[1:]:
+        assert earliest == latest > first_load  # days 2 and 3: the incremental build's
+    compiled = _compiled_tests(built.incremental)
+    key_test = (
+        "test.liquidationheatmap.unique_combination_int_scoring__live_notional_per_bucket_"
+        "symbol__model__bucket_start__price_bin__side"
+    )
+    assert (
+        f"scoped._loaded_at = cast('{loads[1][1]:%Y-%m-%d %H:%M:%S.%f}' as timestamp)" in compiled[key_test]
+    )

@@ -10,7 +10,24 @@
   normalized_quantity x exp(L(bucket)), times the bucket's close. Cells below
   heatmap_min_live_notional_usdt are dropped as in the mart; no price window is applied (a bin's
   rank among all live bins is what the hit rate judges).
+
+  Incremental: a cell of a past bucket never changes when later days arrive (a level reached later
+  leaves the buckets after it; the shrink factor of a bucket depends on the open interest up to it),
+  so a run deletes and recomputes only the buckets from live_notional_rebuild_from() on: the day
+  before the earliest event of any lake file ingested since the table's last load (the day before
+  because a metrics file's first end-of-period label and an aggTrades file's last trades can
+  belong to the neighbouring day). Without an ingest manifest in the lake it recomputes everything.
+  Deleting lake files is not seen: rebuild with --full-refresh then.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ bucket_on_or_after_rebuild_start('bucket_start') }}{% endif %}"
+    )
+}}
+-- depends_on: {{ ref('stg_ingest__manifest') }}
 with
 
 intervals as (
@@ -26,10 +43,20 @@ timeline as (
 
 ),
 
+{#- The buckets this run computes: all of them, or those from the rebuild start on. #}
+rebuilt_buckets as (
+
+    select * from timeline
+    {% if is_incremental() %}
+    where {{ bucket_on_or_after_rebuild_start('bucket_start') }}
+    {% endif %}
+
+),
+
 last_bucket as (
 
-    select symbol, max(bucket_number) as last_bucket_number
-    from timeline
+    select symbol, min(bucket_number) as first_bucket_number, max(bucket_number) as last_bucket_number
+    from rebuilt_buckets
     group by symbol
 
 ),
@@ -43,13 +70,15 @@ expanded as (
         intervals.price_bin,
         intervals.normalized_quantity,
         {{ integer_series(
-            'intervals.from_bucket_number',
+            'greatest(intervals.from_bucket_number, last_bucket.first_bucket_number)',
             'coalesce(intervals.to_bucket_number, last_bucket.last_bucket_number + 1) - 1'
         ) }} as bucket_number
     from intervals
     inner join last_bucket
         on last_bucket.symbol = intervals.symbol
     where intervals.from_bucket_number <= last_bucket.last_bucket_number
+        and coalesce(intervals.to_bucket_number, last_bucket.last_bucket_number + 1)
+            > last_bucket.first_bucket_number
 
 ),
 
@@ -64,7 +93,7 @@ cells as (
         expanded.normalized_quantity * exp(timeline.cum_log_shrink) as live_quantity,
         expanded.normalized_quantity * exp(timeline.cum_log_shrink) * timeline.close as live_notional
     from expanded
-    inner join timeline
+    inner join rebuilt_buckets as timeline
         on timeline.symbol = expanded.symbol
         and timeline.bucket_number = expanded.bucket_number
 
@@ -77,6 +106,7 @@ select
     price_bin,
     side,
     live_quantity,
-    live_notional
+    live_notional,
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as _loaded_at
 from cells
 where live_notional >= {{ var('heatmap_min_live_notional_usdt') }}
