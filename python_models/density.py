@@ -21,11 +21,15 @@ _CEIL_TOLERANCE = 1e-9
 def bin_sizes(symbols: pd.Series, price_bin_size: float | Mapping[str, float]) -> np.ndarray:
     """Bin size per row: one size for every symbol, or a mapping symbol -> size."""
     if isinstance(price_bin_size, Mapping):
-        sizes = symbols.astype(str).map(dict(price_bin_size))
-        missing = sorted(set(symbols[sizes.isna()].astype(str)))
+        # Look each distinct symbol up once (a frame holds millions of rows and a handful of symbols).
+        codes, uniques = pd.factorize(symbols.astype(str))
+        names = [str(name) for name in uniques]
+        missing = sorted({name for name in names if name not in price_bin_size})
+        if (codes < 0).any():
+            missing.append("<missing symbol>")
         if missing:
             raise ValueError(f"price_bin_size: no bin size for symbol(s) {missing}")
-        out = sizes.to_numpy(dtype="float64")
+        out = np.array([float(price_bin_size[name]) for name in names], dtype="float64")[codes]
     else:
         out = np.full(len(symbols), float(price_bin_size))
     if not np.all(out > 0):
