@@ -1,7 +1,8 @@
 """Wall time and peak memory of `liquidationheatmap build` at 1, 7 and 30 simulated days.
 
 For each size: simulate N days of BTCUSDT at --trades-per-day (default 1,000,000), ingest them,
-run a full build into a fresh warehouse, then ingest one more day and build incrementally. Each
+run a full build into a fresh warehouse, then ingest one more day and build incrementally, then
+build once more with nothing new (the cost of any build before its first new row). Each
 build runs in a child process, which reports its own peak resident memory (ru_maxrss: Python, dbt
 and DuckDB together). Simulated data are cached in --work; the builds score against the
 simulation's own truth (`<work>/<size>/archive/truth`), as `liquidationheatmap demo` does.
@@ -118,7 +119,10 @@ def main() -> int:
         full = _build(lake, warehouse, truth, args)
         _ingest(archive, lake, last + timedelta(days=1), last + timedelta(days=1))
         incremental = _build(lake, warehouse, truth, args)
-        rows.append((days, full, incremental))
+        # The same build again with nothing new: what any build costs (dbt itself, every node's
+        # overhead, the models and tests over the whole history) before a single new row.
+        unchanged = _build(lake, warehouse, truth, args)
+        rows.append((days, full, incremental, unchanged))
         print(
             f"{days:>3} days: full build {full['seconds']:6.1f} s (peak {full['peak_mib']:,.0f} MiB), "
             f"+1 day incremental {incremental['seconds']:6.1f} s "
@@ -126,19 +130,21 @@ def main() -> int:
             f"simulate+ingest {prepared:.0f} s; {full['nodes']} dbt nodes\n"
             f"      full: dbt {full['dbt']:.1f} s, slowest {full['slowest'][:4]}\n"
             f"      incremental: dbt {incremental['dbt']:.1f} s, "
-            f"peak {incremental['peak_mib']:,.0f} MiB, slowest {incremental['slowest'][:4]}",
+            f"peak {incremental['peak_mib']:,.0f} MiB, slowest {incremental['slowest'][:4]}\n"
+            f"      nothing new: {unchanged['seconds']:.1f} s (dbt {unchanged['dbt']:.1f} s), "
+            f"slowest {unchanged['slowest'][:4]}",
             flush=True,
         )
     print(
         "\n| days | trades/day | full build (s) | peak RSS (MiB) | +1 day incremental (s) "
-        "| peak RSS (MiB) | incremental / full |"
+        "| peak RSS (MiB) | incremental / full | rebuild, nothing new (s) |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for days, full, incremental in rows:
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for days, full, incremental, unchanged in rows:
         print(
             f"| {days} | {args.trades_per_day:,} | {full['seconds']:.1f} | {full['peak_mib']:,.0f} | "
             f"{incremental['seconds']:.1f} | {incremental['peak_mib']:,.0f} | "
-            f"{100 * incremental['seconds'] / full['seconds']:.0f} % |"
+            f"{100 * incremental['seconds'] / full['seconds']:.0f} % | {unchanged['seconds']:.1f} |"
         )
     return 0
 
