@@ -148,10 +148,14 @@
 
 {#-
   Where an incremental model that is rebuilt from a point in time on (int_scoring__live_notional_per_bucket)
-  starts: midnight of the day before the earliest event of any lake file the ingest manifest lists as
-  loaded after the model's last load (max(_loaded_at) of `this`). Returns 'all' when every bucket
-  must be computed (the model is empty, or the lake has no manifest to say what changed) and none
-  when nothing was ingested since.
+  starts: midnight of the day before the earliest of
+  - the first event of any lake file the ingest manifest lists as loaded after the model's last load
+    (max(_loaded_at) of `this`): new or corrected trades, metrics and funding;
+  - the first bucket of int_trades__per_bucket holding trades loaded after that load (the same days
+    in a full `build`; after a build that selected this model alone, it still catches up with the
+    trades its upstream loads later).
+  Returns 'all' when every bucket must be computed (the model is empty, or the lake has no manifest
+  to say what changed) and none when nothing changed since.
 -#}
 {% macro live_notional_rebuild_from() %}
   {%- if '_manifest' not in var('lake_datasets') -%}
@@ -168,8 +172,11 @@
     {{ return('all') }}
   {%- endif -%}
   {%- set earliest = scalar_query(
-      "select cast(min(first_event_at) as date) - 1 from " ~ ref('stg_ingest__manifest')
-      ~ " where status = 'loaded' and ingested_at > " ~ sql_timestamp_literal(last_load)) -%}
+      "select cast(min(day) as date) - 1 from ("
+      ~ " select min(first_event_at) as day from " ~ ref('stg_ingest__manifest')
+      ~ " where status = 'loaded' and ingested_at > " ~ sql_timestamp_literal(last_load)
+      ~ " union all select min(bucket_start) from " ~ ref('int_trades__per_bucket')
+      ~ " where _loaded_at > " ~ sql_timestamp_literal(last_load) ~ ") as changes") -%}
   {{ return(earliest) }}
 {% endmacro %}
 

@@ -11,6 +11,7 @@ import shutil
 from datetime import date, datetime, timedelta
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -192,3 +193,53 @@ def test_live_notional_recomputes_only_from_the_day_before_the_new_day(built):
     assert (
         f"scoped._loaded_at = cast('{loads[1][1]:%Y-%m-%d %H:%M:%S.%f}' as timestamp)" in compiled[key_test]
     )
+
+
+def test_grid_selected_alone_before_its_upstream_catches_up_in_the_next_build(built, tmp_path):
+    """`build --select int_scoring__live_notional_per_bucket` right after a new day, with the trades
+    not yet loaded, stamps the grid without that day; the next whole build must still recompute it
+    (the new trades' load says so even where no manifest entry does) and equal a full refresh."""
+    lake = tmp_path / "lake"
+    shutil.copytree(built.lake, lake)
+    warehouse = tmp_path / "warehouse" / "liquidations.duckdb"
+    warehouse.parent.mkdir()
+    shutil.copy2(built.full, warehouse)
+    # Day 4, written straight into the lake (no manifest entry): day 3's trades a day later, new ids.
+    day3 = next((lake / "aggTrades/symbol=BTCUSDT/date=2025-03-03").glob("*.parquet"))
+    rows = pq.read_table(day3)
+    ids = rows.column("agg_trade_id").to_numpy()
+    shifted = rows.set_column(
+        rows.schema.get_field_index("transact_time"),
+        "transact_time",
+        pa.array(rows.column("transact_time").to_numpy() + 86_400_000),
+    ).set_column(
+        rows.schema.get_field_index("agg_trade_id"),
+        "agg_trade_id",
+        pa.array(ids + (ids.max() - ids.min() + 1)),
+    )
+    day4 = lake / "aggTrades/symbol=BTCUSDT/date=2025-03-04"
+    day4.mkdir()
+    pq.write_table(shifted, day4 / "BTCUSDT-aggTrades-2025-03-04.parquet", compression="zstd")
+
+    alone = build_warehouse(lake, warehouse, select=["int_scoring__live_notional_per_bucket"])
+    assert alone.success, [(n.name, n.message) for n in alone.failures] or alone.error
+    whole = build_warehouse(lake, warehouse)
+    assert whole.success, [(n.name, n.message) for n in whole.failures] or whole.error
+    refreshed = tmp_path / "refreshed" / "liquidations.duckdb"
+    full = build_warehouse(lake, refreshed)
+    assert full.success, [(n.name, n.message) for n in full.failures] or full.error
+
+    frames = []
+    for path in (warehouse, refreshed):
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            frames.append(
+                con.execute(
+                    "select * exclude (_loaded_at) from int_scoring__live_notional_per_bucket "
+                    "order by symbol, model, bucket_start, price_bin, side"
+                ).df()
+            )
+        finally:
+            con.close()
+    assert frames[0]["bucket_start"].max() >= datetime(2025, 3, 4)
+    pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=False, rtol=1e-9, atol=1e-6)

@@ -14,9 +14,10 @@
   Incremental: a cell of a past bucket never changes when later days arrive (a level reached later
   leaves the buckets after it; the shrink factor of a bucket depends on the open interest up to it),
   so a run deletes and recomputes only the buckets from live_notional_rebuild_from() on: the day
-  before the earliest event of any lake file ingested since the table's last load (the day before
-  because a metrics file's first end-of-period label and an aggTrades file's last trades can
-  belong to the neighbouring day). Without an ingest manifest in the lake it recomputes everything.
+  before the earliest event of any lake file ingested, or trade loaded, since the table's last load
+  (the day before because a metrics file's first end-of-period label and an aggTrades file's last
+  trades can belong to the neighbouring day). Without an ingest manifest in the lake it recomputes
+  everything.
   Deleting lake files is not seen: rebuild with --full-refresh then.
 -#}
 {{
@@ -28,6 +29,7 @@
     )
 }}
 -- depends_on: {{ ref('stg_ingest__manifest') }}
+-- depends_on: {{ ref('int_trades__per_bucket') }}
 with
 
 intervals as (
