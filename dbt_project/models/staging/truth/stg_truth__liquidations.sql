@@ -3,7 +3,10 @@
   truth/liquidations today, a live `!forceOrder@arr` recorder later), so `side` is the closing
   order's side: SELL liquidates a long, BUY a short. `position_side` says which.
   Exact duplicates (the same event recorded twice) are kept once.
+  A table, unlike the other staging models: seven tests and three scoring models read it, and each
+  would parse the CSV files again.
 -#}
+{{ config(materialized='table') }}
 {%- set liquidations_source = source('truth', 'liquidations') -%}
 with
 
