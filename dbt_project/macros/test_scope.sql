@@ -126,13 +126,14 @@
     {{ return('true') }}
   {%- endif -%}
   {%- set query -%}
-    select file_path from {{ file_listing(truth_files_glob(dataset)) }} as files
-    except
-    select file_path from (
-        select file_path, size_bytes, last_modified from {{ file_listing(truth_files_glob(dataset)) }} as files
-        intersect
-        select file_path, size_bytes, last_modified from {{ seen }} where dataset = '{{ dataset }}'
-    ) as unchanged
+    select files.file_path
+    from {{ file_listing(truth_files_glob(dataset)) }} as files
+    left join {{ seen }} as seen
+        on seen.dataset = '{{ dataset }}'
+        and seen.file_path = files.file_path
+        and seen.size_bytes = files.size_bytes
+        and seen.last_modified = files.last_modified
+    where seen.file_path is null
     order by 1
   {%- endset -%}
   {%- set files = [] -%}
