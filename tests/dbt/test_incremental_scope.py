@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -27,6 +28,31 @@ DEDUP_NOT_NULL_TEST = "test.liquidationheatmap.not_null_int_trades__deduplicated
 def _compiled_tests(warehouse) -> dict[str, str]:
     results = json.loads(build_results_path(warehouse).read_text())["results"]
     return {r["unique_id"].rsplit(".", 1)[0]: r["compiled_code"] for r in results}
+
+
+def _copy_of_full_build(built, tmp_path) -> tuple[Path, Path]:
+    """A copy of the fixture's lake and of its full warehouse, for a test that changes them."""
+    lake = tmp_path / "lake"
+    shutil.copytree(built.lake, lake)
+    warehouse = tmp_path / "warehouse" / "liquidations.duckdb"
+    warehouse.parent.mkdir()
+    shutil.copy2(built.full, warehouse)
+    return lake, warehouse
+
+
+def _write_day_from(lake, source: date, day: date, *, rows: int | None = None, id_offset: int = 0) -> None:
+    """Write the BTCUSDT aggTrades of `source` (its first `rows`, or all) into the lake as `day`:
+    times moved by the days between them, ids moved by `id_offset`. No manifest entry is written."""
+    path = next((lake / f"aggTrades/symbol=BTCUSDT/date={source}").glob("*.parquet"))
+    table = pq.read_table(path)
+    if rows is not None:
+        table = table.slice(0, rows)
+    for column, shift in (("transact_time", (day - source).days * 86_400_000), ("agg_trade_id", id_offset)):
+        index = table.schema.get_field_index(column)
+        table = table.set_column(index, column, pa.array(table.column(column).to_numpy() + shift))
+    folder = lake / f"aggTrades/symbol=BTCUSDT/date={day}"
+    folder.mkdir()
+    pq.write_table(table, folder / f"BTCUSDT-aggTrades-{day}.parquet", compression="zstd")
 
 
 def _latest_load(warehouse) -> tuple[datetime, int, int]:
@@ -102,23 +128,10 @@ def test_incremental_day_only_reads_its_own_lake_files(built):
 def test_a_new_day_repeating_old_trade_ids_fails_the_incremental_build(built, tmp_path):
     """Per-day deduplication cannot see a clash across days; the scoped key test must. A full refresh
     deduplicates over all days, so it repairs the table (each id once, the earliest trade kept)."""
-    lake = tmp_path / "lake"
-    shutil.copytree(built.lake, lake)
-    warehouse = tmp_path / "warehouse" / "liquidations.duckdb"
-    warehouse.parent.mkdir()
-    shutil.copy2(built.full, warehouse)
+    lake, warehouse = _copy_of_full_build(built, tmp_path)
     before = warehouse.read_bytes()
     # Day 4: ten trades of day 2, same ids, two days later.
-    day2 = next((lake / "aggTrades/symbol=BTCUSDT/date=2025-03-02").glob("*.parquet"))
-    rows = pq.read_table(day2).slice(0, 10)
-    shifted = rows.set_column(
-        rows.schema.get_field_index("transact_time"),
-        "transact_time",
-        pa.array(rows.column("transact_time").to_numpy() + 2 * 86_400_000),
-    )
-    day4 = lake / "aggTrades/symbol=BTCUSDT/date=2025-03-04"
-    day4.mkdir()
-    pq.write_table(shifted, day4 / "BTCUSDT-aggTrades-2025-03-04.parquet", compression="zstd")
+    _write_day_from(lake, date(2025, 3, 2), date(2025, 3, 4), rows=10)
 
     incremental = build_warehouse(lake, warehouse)
 
@@ -199,27 +212,17 @@ def test_grid_selected_alone_before_its_upstream_catches_up_in_the_next_build(bu
     """`build --select int_scoring__live_notional_per_bucket` right after a new day, with the trades
     not yet loaded, stamps the grid without that day; the next whole build must still recompute it
     (the new trades' load says so even where no manifest entry does) and equal a full refresh."""
-    lake = tmp_path / "lake"
-    shutil.copytree(built.lake, lake)
-    warehouse = tmp_path / "warehouse" / "liquidations.duckdb"
-    warehouse.parent.mkdir()
-    shutil.copy2(built.full, warehouse)
+    lake, warehouse = _copy_of_full_build(built, tmp_path)
     # Day 4, written straight into the lake (no manifest entry): day 3's trades a day later, new ids.
-    day3 = next((lake / "aggTrades/symbol=BTCUSDT/date=2025-03-03").glob("*.parquet"))
-    rows = pq.read_table(day3)
-    ids = rows.column("agg_trade_id").to_numpy()
-    shifted = rows.set_column(
-        rows.schema.get_field_index("transact_time"),
-        "transact_time",
-        pa.array(rows.column("transact_time").to_numpy() + 86_400_000),
-    ).set_column(
-        rows.schema.get_field_index("agg_trade_id"),
-        "agg_trade_id",
-        pa.array(ids + (ids.max() - ids.min() + 1)),
+    ids = (
+        pq.read_table(
+            next((lake / "aggTrades/symbol=BTCUSDT/date=2025-03-03").glob("*.parquet")),
+            columns=["agg_trade_id"],
+        )
+        .column("agg_trade_id")
+        .to_numpy()
     )
-    day4 = lake / "aggTrades/symbol=BTCUSDT/date=2025-03-04"
-    day4.mkdir()
-    pq.write_table(shifted, day4 / "BTCUSDT-aggTrades-2025-03-04.parquet", compression="zstd")
+    _write_day_from(lake, date(2025, 3, 3), date(2025, 3, 4), id_offset=int(ids.max() - ids.min() + 1))
 
     alone = build_warehouse(lake, warehouse, select=["int_scoring__live_notional_per_bucket"])
     assert alone.success, [(n.name, n.message) for n in alone.failures] or alone.error
