@@ -62,6 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="true liquidations to score the models against (default BINANCE_DATA_PATH/truth, where "
         "`simulate` writes them; without any, scores are empty and ensemble weights come from the seed)",
     )
+    parser.add_argument(
+        "--dbt-debug-log",
+        action="store_true",
+        help="write dbt's whole debug log to dbt_project/logs/dbt.log (default: warnings and errors "
+        "only; the debug log costs about a second per build)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
             memory_limit=args.memory_limit,
             threads=args.threads,
             truth=args.truth,
+            debug_log=args.dbt_debug_log,
         )
     except NoDataError as error:
         console.print(f"[red]build: {error}", highlight=False)
