@@ -247,7 +247,10 @@ def run_dbt(
         error = f"{type(result.exception).__name__}: {result.exception}"
     outcome = DbtOutcome(bool(result.success), progress.nodes, time.perf_counter() - started, error)
     if not outcome.success and error is None and not outcome.failures:
-        outcome.error = "dbt reported failure (see dbt_project/logs/dbt.log)"
+        outcome.error = (
+            "dbt reported failure (see dbt_project/logs/dbt.log; `build --dbt-debug-log` writes dbt's "
+            "whole debug log there)"
+        )
     return outcome
 
 
