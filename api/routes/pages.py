@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from string import Template
 
 import plotly
 from fastapi import APIRouter, Response
@@ -13,26 +14,36 @@ from api.deps import ConfigDep
 router = APIRouter(include_in_schema=False)
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+# path -> (the page's own file in frontend/, from <main> to </html>; its title)
 PAGES = {
-    "/": "index.html",
-    "/map": "map.html",
-    "/heatmap": "heatmap.html",
-    "/history": "history.html",
-    "/compare": "compare.html",
+    "/": ("index.html", "Pages"),
+    "/map": ("map.html", "Liquidation map"),
+    "/heatmap": ("heatmap.html", "Liquidation heatmap"),
+    "/history": ("history.html", "Historical liquidations"),
+    "/compare": ("compare.html", "Model comparison"),
 }
+# The head and the navigation every page shares ($title, $page), written once.
+PAGE_TOP = "_top.html"
 NO_STORE = {"Cache-Control": "no-cache"}
 
 
-def _page_route(path: str, file_name: str) -> None:
-    def page(config: ConfigDep) -> FileResponse:
-        return FileResponse(config.frontend_dir / file_name, media_type="text/html", headers=NO_STORE)
+def render_page(frontend_dir: Path, file_name: str, title: str) -> str:
+    """A whole page: the shared top, with the page's title and nav mark, then the page's own part."""
+    top = Template((frontend_dir / PAGE_TOP).read_text(encoding="utf-8"))
+    page = file_name.removesuffix(".html")
+    return top.substitute(title=title, page=page) + (frontend_dir / file_name).read_text(encoding="utf-8")
+
+
+def _page_route(path: str, file_name: str, title: str) -> None:
+    def page(config: ConfigDep) -> HTMLResponse:
+        return HTMLResponse(render_page(config.frontend_dir, file_name, title), headers=NO_STORE)
 
     page.__name__ = f"page_{file_name.removesuffix('.html')}"
-    router.add_api_route(path, page, methods=["GET"], response_class=FileResponse)
+    router.add_api_route(path, page, methods=["GET"], response_class=HTMLResponse)
 
 
-for _path, _file in PAGES.items():
-    _page_route(_path, _file)
+for _path, (_file, _title) in PAGES.items():
+    _page_route(_path, _file, _title)
 
 
 @router.get("/vendor/plotly.min.js")

@@ -123,6 +123,23 @@ def test_pages_are_served_and_load_plotly_from_the_wheel_not_a_cdn(client):
     assert client.get("/static/common.js").status_code == 200
 
 
+def test_every_page_is_a_whole_document_with_the_shared_navigation(client):
+    for path, page in {
+        "/": "index",
+        "/map": "map",
+        "/heatmap": "heatmap",
+        "/history": "history",
+        "/compare": "compare",
+    }.items():
+        text = client.get(path).text
+        assert text.startswith("<!doctype html>") and text.rstrip().endswith("</html>"), path
+        assert f'<body data-page="{page}">' in text and "$" not in text.split("<main>")[0], path
+        assert re.search(r"<title>[^<$]+ · LiquidationHeatmap</title>", text), path
+        links = re.findall(r'<a data-page="(\w+)" href="([^"]+)">', text)
+        assert [name for name, _ in links] == ["map", "heatmap", "history", "compare", "docs", "lineage"]
+        assert text.count("<main>") == 1 and text.count("<header") == 1, path
+
+
 def test_openapi_page_loads_swagger_ui_from_the_server_itself(client):
     page = client.get("/docs").text
     assets = re.findall(r'(?:src|href)="([^"]+)"', page)
