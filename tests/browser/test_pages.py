@@ -53,6 +53,17 @@ def plot_points(page, plot_id: str) -> dict:
     )
 
 
+def choose(page, control: str, value: str, route: str) -> tuple[list, dict, list]:
+    """Choose `value` in the page's `control`: #plot before, the query of the request to `route` the
+    choice made, and #plot after it redrew."""
+    settle(page)
+    before = plot_points(page, "plot")
+    with page.expect_request(lambda r: route in r.url) as request:
+        page.select_option(control, value)
+    settle(page)
+    return before, parse_qs(urlparse(request.value.url).query), plot_points(page, "plot")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
 @pytest.mark.parametrize("name", PAGES)
@@ -92,13 +103,8 @@ def test_map_draws_leverage_bands_cumulative_curves_and_the_price_line(browser, 
 def test_map_leverage_control_requests_that_band_and_redraws(browser, server):
     with open_page(browser, "desktop") as (page, messages):
         page.goto(f"{server.url}/map")
-        settle(page)
-        before = plot_points(page, "plot")
-        with page.expect_request(lambda r: "/liquidations/levels" in r.url) as request:
-            page.select_option("#leverage", "50")
-        settle(page)
-        after = plot_points(page, "plot")
-        assert parse_qs(urlparse(request.value.url).query)["min_leverage"] == ["50"]
+        before, query, after = choose(page, "#leverage", "50", "/liquidations/levels")
+        assert query["min_leverage"] == ["50"]
         assert "min_leverage=50" in page.url
         assert sum(t["sum"] for t in after) < sum(t["sum"] for t in before)
         assert {t["name"] for t in after if t["type"] == "bar"} <= {"26–50x", "51–100x", "> 100x"}
@@ -108,14 +114,9 @@ def test_map_leverage_control_requests_that_band_and_redraws(browser, server):
 def test_heatmap_timeframe_control_requests_it_and_redraws_at_its_resolution(browser, server):
     with open_page(browser, "desktop") as (page, messages):
         page.goto(f"{server.url}/heatmap")
-        settle(page)
-        week = plot_points(page, "plot")
-        with page.expect_request(lambda r: "/liquidations/heatmap" in r.url) as request:
-            page.select_option("#timeframe", "24h")
-        settle(page)
-        day = plot_points(page, "plot")
+        week, query, day = choose(page, "#timeframe", "24h", "/liquidations/heatmap")
         scale = page.evaluate("document.getElementById('plot').data[0].colorscale")
-        assert parse_qs(urlparse(request.value.url).query)["timeframe"] == ["24h"]
+        assert query["timeframe"] == ["24h"]
         assert (week[0]["type"], week[0]["n"]) == ("heatmap", 96)  # 2 days at 30 minutes
         assert (day[0]["type"], day[0]["n"]) == ("heatmap", 288)  # 1 day at 5 minutes
         assert day[1]["type"] == "candlestick" and day[1]["n"] == 288
@@ -126,14 +127,9 @@ def test_heatmap_timeframe_control_requests_it_and_redraws_at_its_resolution(bro
 def test_history_interval_control_regroups_the_bars(browser, server):
     with open_page(browser, "desktop") as (page, messages):
         page.goto(f"{server.url}/history")
-        settle(page)
-        hourly = plot_points(page, "plot")
-        with page.expect_request(lambda r: "/liquidations/history" in r.url) as request:
-            page.select_option("#interval", "1d")
-        settle(page)
-        daily = plot_points(page, "plot")
+        hourly, query, daily = choose(page, "#interval", "1d", "/liquidations/history")
         axes = page.evaluate("document.getElementById('plot').data.map(t => t.yaxis)")
-        assert parse_qs(urlparse(request.value.url).query)["interval"] == ["1d"]
+        assert query["interval"] == ["1d"]
         assert axes == ["y", "y2"]
         assert [t["n"] for t in daily] == [2, 2]  # two days, longs and shorts
         assert [t["sum"] for t in daily] == pytest.approx([t["sum"] for t in hourly], rel=1e-9)
