@@ -151,9 +151,26 @@ const LH = (() => {
     summary.textContent = "";
   }
 
+  // Draws overlap when a control changes again before the answer comes: only the newest counts.
+  // `const newest = latest();` then `await newest(load, onError)` runs load() and gives its result,
+  // or null when a newer call started meanwhile or load() failed (onError(error) then, if newest).
+  function latest() {
+    let sequence = 0;
+    return async function newest(load, onError) {
+      const mine = ++sequence;
+      try {
+        const result = await load();
+        return mine === sequence ? result : null;
+      } catch (error) {
+        if (mine === sequence) onError(error);
+        return null;
+      }
+    };
+  }
+
   return {
     COLORS, HEAT_SCALE, MODEL_LABELS, PLOT_CONFIG, ApiError, api, status, loading, done, usd, price, layout,
     plotTime, readable, params, remember, fill, catalog, pickSymbol, pickModel, nav, purge,
-    failed,
+    failed, latest,
   };
 })();

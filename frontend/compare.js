@@ -94,27 +94,23 @@
     LH.status(el["scores-status"], "ready", "Side: longs and shorts pooled. Best per period and metric in green.");
   }
 
-  let sequence = 0;
+  const newest = LH.latest();
   async function heatmaps() {
-    const mine = ++sequence;
     const symbol = el.symbol.value;
     const timeframe = el.timeframe.value;
     const models = [el["model-a"].value, el["model-b"].value];
     LH.remember({ symbol, a: models[0], b: models[1], timeframe });
     for (const id of ["plot-a", "plot-b"]) el[id].classList.add("is-loading");
     LH.status(el.status, "loading", `Loading two ${timeframe} heatmaps…`);
-    let maps;
-    try {
-      maps = await Promise.all(models.map((model) => LH.api("/liquidations/heatmap", { symbol, model, timeframe })));
-    } catch (error) {
-      if (mine === sequence) {
+    const maps = await newest(
+      () => Promise.all(models.map((model) => LH.api("/liquidations/heatmap", { symbol, model, timeframe }))),
+      (error) => {
         for (const id of ["plot-a", "plot-b"]) LH.purge(el[id]);
         LH.done(el["plot-b"], el.status, "error", error.message);
         el["plot-a"].classList.remove("is-loading");
-      }
-      return;
-    }
-    if (mine !== sequence) return;
+      },
+    );
+    if (!maps) return;
     const zmax = Math.max(Heat.colourMax(maps[0].z), Heat.colourMax(maps[1].z));
     await Promise.all(maps.map((data, i) => {
       const id = i ? "plot-b" : "plot-a";

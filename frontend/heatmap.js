@@ -86,30 +86,23 @@ if (document.body.dataset.page === "heatmap") {
     const wanted = LH.params();
     if (wanted.get("timeframe")) el.timeframe.value = wanted.get("timeframe");
     if (wanted.get("side")) el.side.value = wanted.get("side");
-    let sequence = 0;
+    const newest = LH.latest();
 
     async function draw() {
-      const mine = ++sequence;
       const query = {
         symbol: el.symbol.value, model: el.model.value, timeframe: el.timeframe.value, side: el.side.value,
       };
       LH.remember(query);
       LH.loading(el.plot, el.status, `Loading the ${query.timeframe} heatmap…`);
-      let data;
-      let zones = [];
-      try {
-        const requests = [LH.api("/liquidations/heatmap", query)];
-        if (zonesBuilt) requests.push(LH.api("/liquidations/clusters", { symbol: query.symbol, model: query.model }));
-        const [heatmap, clusters] = await Promise.all(requests);
-        data = heatmap;
-        zones = clusters ? clusters.zones.filter((z) => query.side === "both" || z.side === query.side) : [];
-      } catch (error) {
-        if (mine === sequence) {
-          LH.failed(el.plot, el.status, el.summary, error);
-        }
-        return;
-      }
-      if (mine !== sequence) return;
+      const requests = [LH.api("/liquidations/heatmap", query)];
+      if (zonesBuilt) requests.push(LH.api("/liquidations/clusters", { symbol: query.symbol, model: query.model }));
+      const answers = await newest(
+        () => Promise.all(requests),
+        (error) => LH.failed(el.plot, el.status, el.summary, error),
+      );
+      if (!answers) return;
+      const [data, clusters] = answers;
+      const zones = clusters ? clusters.zones.filter((z) => query.side === "both" || z.side === query.side) : [];
       const marks = Heat.zoneShapes(zones);
       await Plotly.react(el.plot, Heat.traces(data, Heat.colourMax(data.z)), Heat.layout(marks), LH.PLOT_CONFIG);
       if (!data.times.length) {

@@ -25,26 +25,20 @@
     el.end.value = wanted.get("end") || info.last_trade_date || "";
   }
   dateRange();
-  let sequence = 0;
+  const newest = LH.latest();
 
   async function draw() {
-    const mine = ++sequence;
     const query = {
       symbol: el.symbol.value, model: el.model.value, aggregate: "true", interval: el.interval.value,
       start: el.start.value, end: el.end.value,
     };
     LH.remember({ ...query, aggregate: null });
     LH.loading(el.plot, el.status, "Loading liquidation history…");
-    let data;
-    try {
-      data = await LH.api("/liquidations/history", query);
-    } catch (error) {
-      if (mine === sequence) {
-        LH.failed(el.plot, el.status, el.summary, error);
-      }
-      return;
-    }
-    if (mine !== sequence) return;
+    const data = await newest(
+      () => LH.api("/liquidations/history", query),
+      (error) => LH.failed(el.plot, el.status, el.summary, error),
+    );
+    if (!data) return;
     const sides = { long: { x: [], y: [], n: [] }, short: { x: [], y: [], n: [] } };
     for (const row of data.rows) {
       sides[row.side].x.push(LH.plotTime(row.bucket_start));

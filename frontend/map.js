@@ -24,7 +24,7 @@
   let info = LH.pickSymbol(el.symbol, symbols);
   LH.pickModel(el.model, info);
   el.leverage.value = LH.params().get("min_leverage") || "";
-  let sequence = 0;
+  const newest = LH.latest();
 
   function traces(data) {
     const size = data.price_bin_size;
@@ -62,20 +62,14 @@
   }
 
   async function draw() {
-    const mine = ++sequence;
     const query = { symbol: el.symbol.value, model: el.model.value, min_leverage: el.leverage.value };
     LH.remember(query);
     LH.loading(el.plot, el.status, "Loading liquidation levels…");
-    let data;
-    try {
-      data = await LH.api("/liquidations/levels", query);
-    } catch (error) {
-      if (mine === sequence) {
-        LH.failed(el.plot, el.status, el.summary, error);
-      }
-      return;
-    }
-    if (mine !== sequence) return;
+    const data = await newest(
+      () => LH.api("/liquidations/levels", query),
+      (error) => LH.failed(el.plot, el.status, el.summary, error),
+    );
+    if (!data) return;
     const layout = LH.layout({
       barmode: "stack",
       bargap: 0,

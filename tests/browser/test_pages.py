@@ -178,3 +178,28 @@ def test_index_links_every_page_and_reports_freshness(browser, server):
     assert links == ["/map", "/heatmap", "/history", "/compare", "/docs", "/lineage/"]
     assert freshness == "BTCUSDT: data up to 2026-10-02 23:55:00 UTC"
     assert messages == []
+
+
+def test_only_the_newest_of_overlapping_draws_counts(browser, server):
+    """LH.latest: an answer that comes after a newer request started is dropped, and so is its error."""
+    with open_page(browser, "desktop") as (page, messages):
+        page.goto(f"{server.url}/map")
+        settle(page)
+        outcome = page.evaluate(
+            """async () => {
+                const newest = LH.latest();
+                const errors = [];
+                const later = (settle) =>
+                    new Promise((resolve, reject) => setTimeout(() => settle(resolve, reject), 50));
+                const old = newest(() => later((resolve) => resolve("old")), (e) => errors.push(e.message));
+                const oldFailure = newest(() => later((_, reject) => reject(new Error("old failure"))),
+                                          (e) => errors.push(e.message));
+                const current = newest(async () => "current", (e) => errors.push(e.message));
+                const results = [await old, await oldFailure, await current];
+                const failure = await newest(async () => { throw new Error("newest failure"); },
+                                             (e) => errors.push(e.message));
+                return {results, failure, errors};
+            }"""
+        )
+        assert outcome == {"results": [None, None, "current"], "failure": None, "errors": ["newest failure"]}
+        assert messages == []
