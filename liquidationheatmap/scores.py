@@ -5,6 +5,7 @@ them out as models x metrics per period, for `liquidationheatmap score` and docs
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,6 +149,19 @@ def format_value(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
+def table_rows(period: PeriodScores, mark: Callable[[str], str]) -> list[list[str]]:
+    """One row per model: its name, then each metric's value as text, the best of a metric marked."""
+    best = {metric: best_models(period, metric) for metric, _ in METRICS}
+    rows = []
+    for model in period.models:
+        cells = []
+        for metric, _ in METRICS:
+            text = format_value(period.value(model, metric))
+            cells.append(mark(text) if model in best[metric] else text)
+        rows.append([model, *cells])
+    return rows
+
+
 def markdown(report: ScoreReport) -> str:
     """The tables as Markdown (best value per metric in bold), then the ensemble weights."""
     lines: list[str] = []
@@ -159,13 +173,8 @@ def markdown(report: ScoreReport) -> str:
         lines.append("")
         lines.append("| model | " + " | ".join(label for _, label in METRICS) + " |")
         lines.append("|---|" + "---:|" * len(METRICS))
-        best = {metric: best_models(period, metric) for metric, _ in METRICS}
-        for model in period.models:
-            cells = []
-            for metric, _ in METRICS:
-                text = format_value(period.value(model, metric))
-                cells.append(f"**{text}**" if model in best[metric] else text)
-            lines.append(f"| {model} | " + " | ".join(cells) + " |")
+        for row in table_rows(period, lambda text: f"**{text}**"):
+            lines.append("| " + " | ".join(row) + " |")
         lines.append("")
     if report.weights:
         lines.append(

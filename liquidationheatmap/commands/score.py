@@ -13,10 +13,9 @@ from liquidationheatmap.scores import (
     METRICS,
     ScoreReport,
     ScoresNotBuilt,
-    best_models,
-    format_value,
     load_scores,
     markdown,
+    table_rows,
 )
 from liquidationheatmap.settings import get_settings
 
@@ -72,13 +71,8 @@ def print_report(report: ScoreReport, console: Console) -> None:
         table.add_column("model", no_wrap=True, min_width=16)
         for _, label in METRICS:
             table.add_column(label, justify="right")
-        best = {metric: best_models(period, metric) for metric, _ in METRICS}
-        for model in period.models:
-            cells = []
-            for metric, _ in METRICS:
-                text = format_value(period.value(model, metric))
-                cells.append(f"[green]{text}[/green]" if model in best[metric] else text)
-            table.add_row(model, *cells)
+        for row in table_rows(period, lambda text: f"[green]{text}[/green]"):
+            table.add_row(*row)
         console.print(table)
     if report.weights:
         source = report.weights[0]
