@@ -46,17 +46,12 @@ def health(wh: WarehouseSession) -> Health:
     core = ("fct_liquidation_levels", "fct_liquidation_heatmap", "fct_liquidation_history", "dim_symbols")
     missing = [name for name in core if not marts[name]]
     if missing:
-        return Health(
-            status="no_data",
-            detail=f"the warehouse lacks {', '.join(missing)}; {BUILD_HINT}",
-            warehouse=str(wh.path),
-            built_at=built_at,
-            marts=marts,
-            symbols=symbols,
-        )
+        status, detail = "no_data", f"the warehouse lacks {', '.join(missing)}; {BUILD_HINT}"
+    else:
+        status, detail = "ok", f"serving {len(symbols)} symbol(s) from {wh.path}"
     return Health(
-        status="ok",
-        detail=f"serving {len(symbols)} symbol(s) from {wh.path}",
+        status=status,
+        detail=detail,
         warehouse=str(wh.path),
         built_at=built_at,
         marts=marts,
