@@ -67,7 +67,7 @@ def write_project(root: Path, nodes: int, threads: int) -> tuple[int, int]:
     return models, tests
 
 
-def time_build(root: Path, select: list[str]) -> dict:
+def time_build(root: Path, flags: list[str]) -> dict:
     args = ["build", "--project-dir", str(root), "--profiles-dir", str(root), "--quiet"]
     args += [
         "--log-level-file",
@@ -78,7 +78,7 @@ def time_build(root: Path, select: list[str]) -> dict:
         str(root / "target"),
     ]
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, *args, *select],
+        [sys.executable, "-c", CHILD, *args, *flags],
         capture_output=True,
         text=True,
         env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "PATH": "/usr/bin:/bin"},
@@ -119,10 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="dbt-floor-") as folder:
             root = Path(folder)
             models, tests = write_project(root, max(nodes, 2), args.threads)
-            select = ["--select", "tag:no_node_has_this_tag"] if nodes == 0 else []
-            select += args.dbt_arg
+            flags = ["--select", "tag:no_node_has_this_tag"] if nodes == 0 else []
+            flags += args.dbt_arg
             first = time_build(root, [])  # creates the tables and dbt's partial-parse state
-            runs = [time_build(root, select) for _ in range(args.repeat)]
+            runs = [time_build(root, flags) for _ in range(args.repeat)]
             built = runs[-1]["nodes"]
             if (nodes and built != models + tests) or (not nodes and built) or not first["ok"]:
                 raise SystemExit(f"expected {0 if not nodes else models + tests} nodes, dbt built {built}")
