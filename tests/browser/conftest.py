@@ -1,5 +1,6 @@
 """Fixtures for the browser tests: the pipeline-built warehouse (shared with tests/api), the API on
-127.0.0.1, and Debian's headless Chromium driven by Playwright."""
+127.0.0.1, and Debian's headless Chromium driven by Playwright (found by `needs_program`, tests/conftest.py:
+without it these tests are skipped, or fail under CI=true)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from api.main import create_app
 from api.server import BackgroundServer
 from liquidationheatmap.settings import PROJECT_ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -51,15 +51,12 @@ def empty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backgroun
 
 
 @pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; .ci/run does)"
-        )
+def browser(needs_program):
+    executable = needs_program("chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
