@@ -1,6 +1,11 @@
 """The FastAPI application: marts read-only, the pages, the OpenAPI page (assets served locally).
 
-uvicorn --factory api.main:create_app        # or: liquidationheatmap serve
+    uv run liquidationheatmap serve              # the CLI
+    uv run uvicorn api.main:app [--reload] [--workers 4]
+    uv run uvicorn --factory api.main:create_app
+
+`app` is the application built from the settings (DUCKDB_PATH, CACHE_TTL_SECONDS, ...), made on
+first access rather than at import, so importing this module reads no settings.
 """
 
 from __future__ import annotations
@@ -78,3 +83,16 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
         routes=FAST_PATH_ROUTES,
     )
     return app
+
+
+_app: FastAPI | None = None
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `api.main:app` for uvicorn and the seed's users: the app `serve` runs, from the settings.
+    global _app
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _app is None:
+        _app = create_app()
+    return _app

@@ -6,7 +6,7 @@ from pathlib import Path
 from string import Template
 
 import plotly
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from api.deps import ConfigDep
@@ -21,6 +21,14 @@ PAGES = {
     "/heatmap": ("heatmap.html", "Liquidation heatmap"),
     "/history": ("history.html", "Historical liquidations"),
     "/compare": ("compare.html", "Model comparison"),
+}
+# The seed's page URLs (its README and bookmarks) -> today's pages; the coinglass page was the
+# heatmap with every control (symbol, model, timeframe, side), which /heatmap now is.
+LEGACY_PAGES = {
+    "/heatmap.html": "/heatmap",
+    "/coinglass_heatmap.html": "/heatmap",
+    "/liquidation_map.html": "/map",
+    "/historical_liquidations.html": "/history",
 }
 # The head and the navigation every page shares ($title, $page), written once.
 PAGE_TOP = "_top.html"
@@ -44,6 +52,19 @@ def _page_route(path: str, file_name: str, title: str) -> None:
 
 for _path, (_file, _title) in PAGES.items():
     _page_route(_path, _file, _title)
+
+
+def _legacy_route(path: str, target: str) -> None:
+    def legacy_page(request: Request) -> RedirectResponse:
+        query = request.url.query
+        return RedirectResponse(target + (f"?{query}" if query else ""), status_code=308)
+
+    legacy_page.__name__ = f"legacy_{path.strip('/').removesuffix('.html')}"
+    router.add_api_route(path, legacy_page, methods=["GET"])
+
+
+for _path, _target in LEGACY_PAGES.items():
+    _legacy_route(_path, _target)
 
 
 @router.get("/vendor/plotly.min.js")
