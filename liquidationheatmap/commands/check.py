@@ -11,6 +11,7 @@ from rich.table import Table
 
 from liquidationheatmap.download import compress_days
 from liquidationheatmap.preflight import DISK_MARGIN, PreflightReport, human_bytes, run_preflight
+from liquidationheatmap.report_tables import print_table, report_console
 from liquidationheatmap.settings import get_settings
 
 HELP = "pre-flight: what is in a data folder, missing days, disk room, writable warehouse"
@@ -89,7 +90,7 @@ def _table(report: PreflightReport) -> Table:
 
 def print_report(report: PreflightReport, console: Console) -> None:
     if report.groups:
-        console.print(_table(report))
+        print_table(console, _table(report), keys=2)
     for g in report.groups:
         if g.missing_days:
             runs = ", ".join(compress_days(g.missing_days))
@@ -132,8 +133,5 @@ def run(args: argparse.Namespace) -> int:
         lake=args.lake if args.lake is not None else settings.lake_path,
         verify_checksums=args.verify_checksums,
     )
-    console = Console()
-    if not console.is_terminal:  # piped or captured: rich would assume 80 columns and squeeze the table
-        console = Console(width=120)
-    print_report(report, console)
+    print_report(report, report_console())
     return report.exit_code

@@ -7,7 +7,6 @@ import threading
 from pathlib import Path
 
 from rich import box
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -30,6 +29,7 @@ from liquidationheatmap.download import (
     plan_downloads,
 )
 from liquidationheatmap.preflight import human_bytes
+from liquidationheatmap.report_tables import print_table, report_console
 from liquidationheatmap.settings import get_settings
 
 HELP = "mirror Binance's public futures archive (zip + CHECKSUM, verified, resumable)"
@@ -152,9 +152,7 @@ def _summary(report: DownloadReport) -> Table:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console()
-    if not console.is_terminal:  # piped or captured: rich would assume 80 columns and squeeze the table
-        console = Console(width=120)
+    console = report_console()
     symbols = [s.upper() for s in args.symbol]
     try:
         plan = plan_downloads(
@@ -184,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
         console=console,
     ) as progress:
         report = download_archive(plan, config, _RichProgress(progress), args.start_date, args.end_date)
-    console.print(_summary(report))
+    print_table(console, _summary(report), keys=2)
     for (dataset, symbol, interval), days in report.missing_days().items():
         label = dataset + (f" {interval}" if interval else "")
         runs = ", ".join(compress_days(days))

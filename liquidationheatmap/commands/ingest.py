@@ -9,6 +9,7 @@ from rich.console import Console
 
 from liquidationheatmap.commands.arguments import dataset_names, iso_date
 from liquidationheatmap.datasets import DATASETS
+from liquidationheatmap.report_tables import report_console
 from liquidationheatmap.settings import get_settings
 
 HELP = "verify, decode and type Binance archive files into the Parquet lake, with a manifest"
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from liquidationheatmap.ingest.lake_writer import LakeBusy
     from liquidationheatmap.ingest.summary import print_summary
 
-    console = Console()
+    console = report_console()
     if not args.data_dir.is_dir():
         console.print(f"[red]{args.data_dir}: data folder not found", highlight=False)
         return 2

@@ -9,6 +9,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from liquidationheatmap.report_tables import print_table, report_console
 from liquidationheatmap.scores import (
     METRICS,
     ScoreReport,
@@ -73,7 +74,7 @@ def print_report(report: ScoreReport, console: Console) -> None:
             table.add_column(label, justify="right")
         for row in table_rows(period, lambda text: f"[green]{text}[/green]"):
             table.add_row(*row)
-        console.print(table)
+        print_table(console, table)
     if report.weights:
         source = report.weights[0]
         origin = {
@@ -86,7 +87,7 @@ def print_report(report: ScoreReport, console: Console) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console()
+    console = report_console()
     warehouse = args.warehouse or get_settings().duckdb_path
     try:
         report = load_scores(warehouse, side=args.side, symbol=args.symbol)

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from liquidationheatmap.quality_report import QualityReport, load_report
+from liquidationheatmap.report_tables import print_table, report_console
 from liquidationheatmap.settings import get_settings
 
 HELP = "data-quality report from the last build's dbt tests: rows, ranges, duplicates, gaps"
@@ -72,7 +73,7 @@ def print_report(report: QualityReport, console: Console, all_tests: bool = Fals
             _fmt(row["last_at"]),
             f"{row['value_name']} {_fmt(row['min_value'])} .. {_fmt(row['max_value'])}",
         )
-    console.print(profile)
+    print_table(console, profile, keys=2)
     coverage = Table(title="coverage", box=box.SIMPLE_HEAD)
     for name in (
         "dataset",
@@ -96,7 +97,7 @@ def print_report(report: QualityReport, console: Console, all_tests: bool = Fals
             row["missing_days_list"] or "-",
             _fmt(row["intraday_rows_missing"]),
         )
-    console.print(coverage)
+    print_table(console, coverage, keys=2)
     tests = Table(title="dbt tests", box=box.SIMPLE_HEAD)
     for name in ("status", "test", "failing rows"):
         tests.add_column(name)
@@ -106,7 +107,7 @@ def print_report(report: QualityReport, console: Console, all_tests: bool = Fals
         style = {"error": "red", "fail": "red", "warn": "yellow"}.get(verdict.status, "green")
         tests.add_row(f"[{style}]{verdict.status}[/{style}]", verdict.name, _fmt(verdict.failures))
     passed = sum(v.status == "pass" for v in report.verdicts)
-    console.print(tests)
+    print_table(console, tests, keys=2)
     console.print(
         f"{len(report.verdicts)} tests: {passed} passed, {len(report.warnings)} warnings, "
         f"{len(report.errors)} errors"
@@ -117,7 +118,7 @@ def print_report(report: QualityReport, console: Console, all_tests: bool = Fals
 
 def run(args: argparse.Namespace) -> int:
     settings = get_settings()
-    console = Console()
+    console = report_console()
     try:
         report = load_report(args.warehouse or settings.duckdb_path)
     except FileNotFoundError as error:

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from liquidationheatmap.ingest.runner import IngestReport
+from liquidationheatmap.report_tables import print_table
 
 
 def _time(value) -> str:
@@ -51,7 +52,7 @@ def print_summary(report: IngestReport, console: Console) -> None:
         f"{report.rows_loaded:,} rows in {report.seconds:.1f}s ({rate:,.0f} rows/s); "
         f"manifest: {report.manifest_path or 'none (no files found)'}"
     )
-    console.print(table)
+    print_table(console, table, keys=2)
     skipped = [r for r in report.records if r.status == "loaded" and r.rows_rejected]
     if skipped:
         console.print(f"[yellow]{len(skipped)} file(s) loaded without their bad lines (--skip-bad-rows):")
