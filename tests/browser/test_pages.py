@@ -1,22 +1,17 @@
 """Every page in real headless Chromium against the running API: it draws a plot with data, a
 control changes the request and the plot, nothing is printed to the console, on a phone and a
-desktop viewport. Screenshots go to test-artifacts/browser/; with UPDATE_SCREENSHOTS=1 the desktop
-ones are also copied to docs/screenshots/."""
+desktop viewport. Screenshots go to test-artifacts/browser/ (the README's pictures come from
+scripts/screenshots.py, on the demo's week)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from contextlib import contextmanager
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from liquidationheatmap.settings import PROJECT_ROOT
-
 PAGES = ["map", "heatmap", "history", "compare"]
 PLOTS = {"map": ["plot"], "heatmap": ["plot"], "history": ["plot"], "compare": ["plot-a", "plot-b"]}
-DOCS_SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 VIEWPORTS = {"desktop": {"width": 1366, "height": 860}, "phone": {"width": 390, "height": 844}}
 
 
@@ -81,9 +76,6 @@ def test_page_draws_its_plot_with_data_and_prints_nothing(browser, server, artif
         page.screenshot(path=str(shot), full_page=True)
         assert overflow <= 1, f"the {viewport} page scrolls sideways by {overflow}px"
         assert messages == []
-    if viewport == "desktop" and os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shot, DOCS_SCREENSHOTS / f"{name}.png")
 
 
 def test_map_draws_leverage_bands_cumulative_curves_and_the_price_line(browser, server):
