@@ -5,7 +5,7 @@
 
 Builds the demo (simulate -> ingest -> build -> docs: `run_demo`, the code behind
 `liquidationheatmap demo`) in --work-dir, reused when it is already there, serves it on 127.0.0.1
-on a free port, and photographs the index, the four pages and the dbt lineage site (the heatmap
+on a free port, and photographs the four pages and the dbt lineage site (the heatmap
 mart's page and its lineage graph) in headless
 Chromium through Playwright, at 1366x860. Chromium is Debian's (apt-get install chromium), found
 through LHM_CHROMIUM or the PATH. A page that shows an error, or is still loading after 60 s, stops
@@ -31,7 +31,6 @@ from liquidationheatmap.settings import PROJECT_ROOT
 
 # file name -> path on the server; every page but the lineage site has a #status that settles.
 PAGES = {
-    "index": "/",
     "map": "/map",
     "heatmap": "/heatmap",
     "history": "/history",
