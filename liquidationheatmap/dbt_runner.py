@@ -12,6 +12,7 @@ killed or disk-full build leaves it as it was.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -402,21 +403,29 @@ def build_warehouse(
         timeout=wait_timeout,
         on_wait=_waiting(console, warehouse, command),
     ) as me:
-        return _build_locked(
-            lake,
-            warehouse,
-            me,
-            present=present,
-            full_refresh=full_refresh,
-            select=select,
-            exclude=exclude,
-            console=console,
-            memory_limit=memory_limit,
-            threads=threads,
-            extra_vars=extra_vars,
-            truth=truth,
-            debug_log=debug_log,
-        )
+        try:
+            return _build_locked(
+                lake,
+                warehouse,
+                me,
+                present=present,
+                full_refresh=full_refresh,
+                select=select,
+                exclude=exclude,
+                console=console,
+                memory_limit=memory_limit,
+                threads=threads,
+                extra_vars=extra_vars,
+                truth=truth,
+                debug_log=debug_log,
+            )
+        except OSError as error:
+            if not is_disk_full(error):
+                raise
+            path = Path(error.filename) if error.filename else working_database(warehouse)
+            raise DiskFullError(
+                disk_full_message(path, _size(working_database(warehouse)) + _size(warehouse), "this build")
+            ) from error
 
 
 def _build_locked(
@@ -485,10 +494,17 @@ def _build_locked(
             target_dir=target_dir_for(warehouse),
             debug_log=debug_log,
         )
+    reason = " ".join([outcome.error or "", *(n.message for n in outcome.failures)])
+    if not outcome.success and is_disk_full(reason):
+        # Nothing more is written: the state file still says "building", which is what the next
+        # build needs to know (it completes this one and tests every row).
+        with contextlib.suppress(OSError):
+            _keep_results(warehouse)
+        needed = max(size_before, _size(working)) + (warehouse.stat().st_size if warehouse.exists() else 0)
+        raise DiskFullError(disk_full_message(working, needed, "a full rebuild of this warehouse"))
     _keep_results(warehouse)
     if not outcome.success:
         _write_state(warehouse, "failed", pid=me.pid, started_at=me.started_at, command=me.command)
-        reason = " ".join([outcome.error or "", *(n.message for n in outcome.failures)])
         if is_disk_full(reason):
             needed = max(size_before, _size(working)) + (
                 warehouse.stat().st_size if warehouse.exists() else 0
