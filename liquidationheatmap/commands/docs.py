@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
             wait=not args.no_wait,
         )
     except (FileNotFoundError, BuildLocked) as error:
-        console.print(f"[red]docs: {error}", highlight=False)
+        console.print(f"[red]docs: {error}", highlight=False, soft_wrap=True)
         return 2
     if not outcome.success or not page.exists():
         console.print(f"[red]docs: dbt docs generate failed: {outcome.error or 'see dbt_project/logs'}")
