@@ -13,7 +13,8 @@ from conftest import START, build_command, finish, last_trade_date, published_ro
 from liquidationheatmap.build_lock import is_build_locked, read_holder
 from liquidationheatmap.publish import publishing_path
 
-pytestmark = pytest.mark.slow
+# Several real builds each; on a busy shared machine one build can take minutes.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 MAX_READS = 20_000  # bounded even if a build hangs
 
 

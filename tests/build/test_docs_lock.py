@@ -8,7 +8,8 @@ from test_concurrent_builds import Reader, _wait_for_lock
 
 from liquidationheatmap.publish import working_database
 
-pytestmark = pytest.mark.slow
+# Several real builds each; on a busy shared machine one build can take minutes.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def test_two_docs_started_together_run_one_after_the_other(built, tmp_path):

@@ -30,7 +30,8 @@ from liquidationheatmap.build_lock import is_build_locked
 from liquidationheatmap.dbt_runner import read_state
 from liquidationheatmap.publish import CRASH_ENV, publishing_path, working_database
 
-pytestmark = pytest.mark.slow
+# Several real builds each; on a busy shared machine one build can take minutes.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def _serves(warehouse) -> dict:
