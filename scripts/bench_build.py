@@ -44,6 +44,7 @@ slowest = sorted(outcome.nodes, key=lambda n: -n.seconds)[:5]
 print(json.dumps({"ok": outcome.success, "seconds": time.perf_counter() - began, "dbt": outcome.seconds,
                   "nodes": len(outcome.nodes), "node_seconds": sum(n.seconds for n in outcome.nodes),
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "publish_seconds": outcome.publication.seconds if outcome.publication else 0.0,
                   "slowest": [[n.name, round(n.seconds, 2)] for n in slowest]}))
 """
 
@@ -166,6 +167,9 @@ def main() -> int:
             f"peak {incremental['peak_mib']:,.0f} MiB, slowest {incremental['slowest'][:4]}\n"
             f"      nothing new: {unchanged['seconds']:.1f} s (dbt {unchanged['dbt']:.1f} s), "
             f"slowest {unchanged['slowest'][:4]}\n"
+            f"      publishing the served marts: full {full['publish_seconds']:.1f} s, "
+            f"+1 day {incremental['publish_seconds']:.1f} s, "
+            f"nothing new {unchanged['publish_seconds']:.1f} s\n"
             f"      disk (warehouse folder): after the full build {full['disk_after_mib']:,.0f} MiB "
             f"(served file {full['served_mib']:,.0f} MiB), peak during +1 day "
             f"{incremental['disk_peak_mib']:,.0f} MiB, "
