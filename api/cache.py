@@ -2,7 +2,7 @@
 ASGI fast path that answers repeated requests from it before FastAPI routes, validates or encodes.
 
 Keys are `(route, params..., identity)` where identity is `(st_ino, st_mtime_ns)` of the warehouse
-file. dbt swaps a new warehouse in with os.replace, which changes the inode, so every answer about
+file. A build swaps a new warehouse file in with os.replace, which changes the inode, so every answer about
 the old marts stops matching at once; entries also expire after a TTL. Bounded by entry count and by
 total bytes (values are the encoded response bodies, whole stored responses, or small Python values
 for lookups).

@@ -2,15 +2,17 @@
 
 The lake and warehouse reach dbt as absolute paths through environment variables read by
 `profiles.yml` and the sources (`LAKE_PATH`, `DBT_DUCKDB_PATH`), together with DuckDB's memory
-limit and threads. `build_warehouse` never writes the live warehouse: dbt builds a working copy
-`<warehouse>.building` (copied from the live one so incremental models stay incremental), and on
-success the copy atomically replaces the warehouse; on failure the copy is removed and the last
-good warehouse stays. Readers (the API) open the warehouse read-only per request, so they keep
-serving the previous file while dbt works.
+limit and threads. `build_warehouse` holds the warehouse's build lock (build_lock.py: one build
+or `docs` at a time), runs dbt in place in the working database `<stem>.working.duckdb` beside the
+warehouse, and on success publishes the served marts as the warehouse file (publish.py: a new file,
+verified, swapped in with os.replace). The warehouse itself is never written: readers (the API,
+`validate`, `score`) keep the last good file until the new one replaces it whole, and a failed,
+killed or disk-full build leaves it as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -22,7 +24,26 @@ from pathlib import Path
 
 from rich.console import Console
 
+from liquidationheatmap.build_lock import BuildLocked, Holder, build_lock, publish_lock
+from liquidationheatmap.publish import (
+    DiskFullError,
+    Publication,
+    PublishError,
+    crash_point,
+    disk_full_message,
+    free_bytes,
+    is_disk_full,
+    publishing_path,
+    remove_database,
+    served_relations,
+    swap_in,
+    wal_of,
+    working_database,
+    write_serving_database,
+)
 from liquidationheatmap.settings import PROJECT_ROOT
+
+__all__ = ["BuildLocked", "DiskFullError", "build_warehouse", "generate_docs", "working_database"]
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 PROFILES_DIR = PROJECT_ROOT
@@ -63,6 +84,7 @@ class DbtOutcome:
     nodes: list[NodeOutcome] = field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None
+    publication: Publication | None = None  # what a successful build published
 
     @property
     def failures(self) -> list[NodeOutcome]:
@@ -259,13 +281,88 @@ def target_dir_for(warehouse: Path) -> Path:
     return Path(warehouse).with_name("dbt_target")
 
 
-def working_copy_path(warehouse: Path) -> Path:
-    return warehouse.with_name(warehouse.name + ".building")
+def state_path(warehouse: Path) -> Path:
+    """What the working database went through last: building, failed, built or published."""
+    working = working_database(warehouse)
+    return working.with_name(working.stem + ".json")
 
 
-def _remove_database(path: Path) -> None:
-    for candidate in (path, path.with_name(path.name + ".wal")):
-        candidate.unlink(missing_ok=True)
+def read_state(warehouse: Path) -> dict:
+    try:
+        return json.loads(state_path(warehouse).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_state(warehouse: Path, state: str, **details) -> None:
+    path = state_path(warehouse)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps({"state": state, **details}), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+# Files an older layout or an interrupted build leaves beside the warehouse; whoever holds the build
+# lock knows nobody is writing them.
+STALE_SUFFIXES = (".publishing", ".building", ".docs")
+
+
+def remove_stale_files(warehouse: Path) -> list[Path]:
+    """Remove the working files of builds that died (call only while holding the build lock)."""
+    removed = []
+    for suffix in STALE_SUFFIXES:
+        path = warehouse.with_name(warehouse.name + suffix)
+        for candidate in (path, wal_of(path)):
+            if candidate.exists():
+                candidate.unlink()
+                removed.append(candidate)
+    for leftover in (state_path(warehouse).with_name(state_path(warehouse).name + ".tmp"),):
+        leftover.unlink(missing_ok=True)
+    return removed
+
+
+def _opens(path: Path) -> bool:
+    """The working database opens (replaying its WAL): it survived whatever stopped the last build."""
+    import duckdb
+
+    try:
+        duckdb.connect(str(path)).close()
+    except duckdb.Error:
+        return False
+    return True
+
+
+def _is_whole_warehouse(path: Path) -> bool:
+    """A warehouse of the earlier layout (dbt built the served file itself): it holds the trades."""
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return False
+    try:
+        tables = {
+            name for (name,) in con.execute("select table_name from information_schema.tables").fetchall()
+        }
+    finally:
+        con.close()
+    return "int_trades__deduplicated" in tables
+
+
+def _say(console: Console | None, text: str) -> None:
+    if console is not None:
+        console.print(text, highlight=False)
+
+
+def _waiting(console: Console | None, warehouse: Path, what: str) -> Callable[[Holder | None], None]:
+    def on_wait(holder: Holder | None) -> None:
+        who = holder.describe() if holder else "another process"
+        _say(console, f"[yellow]{what}: waiting for {who}, which is building {warehouse} (--no-wait to stop)")
+
+    return on_wait
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in (path, wal_of(path)) if p.exists())
 
 
 def build_warehouse(
@@ -281,24 +378,96 @@ def build_warehouse(
     extra_vars: dict | None = None,
     truth: Path | None = None,
     debug_log: bool = False,
+    wait: bool = True,
+    wait_timeout: float | None = None,
+    command: str = "build",
 ) -> DbtOutcome:
-    """`dbt build` into a working copy of the warehouse, then swap it in atomically on success.
+    """Build the warehouse under its build lock: `dbt build` in place in the working database, then
+    publish the served marts as the warehouse file (liquidationheatmap/publish.py).
 
-    `truth` (default BINANCE_DATA_PATH/truth) holds true liquidations to score the models against;
-    the build works without it (the scores are then empty).
+    One build per warehouse at a time: another holder makes this wait (saying so on `console`), or,
+    with `wait=False` (or after `wait_timeout` seconds), raise BuildLocked. A failed build or a failed
+    publication returns an unsuccessful outcome and leaves the warehouse as it was; a full disk
+    raises DiskFullError, naming the path and the space needed. `command` is how the lock file names
+    this build to others (`build`, `live`). `truth` (default BINANCE_DATA_PATH/truth) holds true
+    liquidations to score the models against; the build works without it (the scores are empty).
     """
     lake, warehouse = Path(lake).resolve(), Path(warehouse).resolve()
     truth = Path(truth if truth is not None else default_truth_path()).resolve()
     present = check_lake(lake)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    working = working_copy_path(warehouse)
-    _remove_database(working)  # left over from an interrupted build
-    incremental = warehouse.exists() and not full_refresh
-    if incremental:
+    with build_lock(
+        warehouse,
+        command,
+        wait=wait,
+        timeout=wait_timeout,
+        on_wait=_waiting(console, warehouse, command),
+    ) as me:
+        try:
+            return _build_locked(
+                lake,
+                warehouse,
+                me,
+                present=present,
+                full_refresh=full_refresh,
+                select=select,
+                exclude=exclude,
+                console=console,
+                memory_limit=memory_limit,
+                threads=threads,
+                extra_vars=extra_vars,
+                truth=truth,
+                debug_log=debug_log,
+            )
+        except OSError as error:
+            if not is_disk_full(error):
+                raise
+            path = Path(error.filename) if error.filename else working_database(warehouse)
+            raise DiskFullError(
+                disk_full_message(path, _size(working_database(warehouse)) + _size(warehouse), "this build")
+            ) from error
+
+
+def _build_locked(
+    lake: Path,
+    warehouse: Path,
+    me: Holder,
+    *,
+    present: list[str],
+    full_refresh: bool,
+    select: Sequence[str] | None,
+    exclude: Sequence[str] | None,
+    console: Console | None,
+    memory_limit: str | None,
+    threads: int | None,
+    extra_vars: dict | None,
+    truth: Path,
+    debug_log: bool,
+) -> DbtOutcome:
+    remove_stale_files(warehouse)
+    working = working_database(warehouse)
+    previous = read_state(warehouse)
+    if working.exists() and not _opens(working):
+        _say(console, f"[yellow]build: {working} does not open (a build died writing it); rebuilding it")
+        remove_database(working)
+    if not working.exists() and warehouse.exists() and _is_whole_warehouse(warehouse):
+        # The earlier layout: the served file is a whole dbt warehouse; adopt it once.
         shutil.copy2(warehouse, working)
-        wal = warehouse.with_name(warehouse.name + ".wal")
-        if wal.exists():
-            shutil.copy2(wal, working.with_name(working.name + ".wal"))
+        previous = {"state": "published"}
+    # An interrupted or failed build left the working database part new, part old. Each model is
+    # one DuckDB transaction and every incremental model finds what to (re)build from its own
+    # table (days or loads it does not hold yet), so the next build completes the data; but the
+    # rows the unfinished build loaded were never tested, so this build tests every row.
+    unfinished = working.exists() and previous.get("state") not in ("published", "built")
+    if unfinished:
+        _say(
+            console,
+            f"[yellow]build: the previous build of {warehouse} did not finish "
+            f"({previous.get('state', 'no record')}, PID {previous.get('pid', '?')}, started "
+            f"{previous.get('started_at', '?')}); this build completes it and tests every row",
+        )
+    incremental = working.exists() and not full_refresh
+    _write_state(warehouse, "building", pid=me.pid, started_at=me.started_at, command=me.command)
     args = ["build"]
     if full_refresh:
         args.append("--full-refresh")
@@ -307,34 +476,82 @@ def build_warehouse(
     if exclude:
         args += ["--exclude", *exclude]
     dbt_vars = {"lake_datasets": present, "truth_datasets": truth_datasets(truth), **(extra_vars or {})}
-    try:
-        # An incremental build scopes the tests of the big incremental tables to the rows it
-        # loaded (dbt_project/macros/test_scope.sql); a full build tests every row.
-        scope = {TEST_SCOPE_ENV: "latest_load" if incremental else "all"}
-        environment = {"TRUTH_PATH": str(truth), "LIQUIDATIONHEATMAP_ROOT": str(PROJECT_ROOT), **scope}
-        with _environment(environment):
-            outcome = run_dbt(
-                args,
-                lake=lake,
-                warehouse=working,
-                dbt_vars=dbt_vars,
-                console=console,
-                memory_limit=memory_limit,
-                threads=threads,
-                target_dir=target_dir_for(warehouse),
-                debug_log=debug_log,
-            )
-    except BaseException:
-        _remove_database(working)
-        raise
+    # An incremental build scopes the tests of the big incremental tables to the rows it loaded
+    # (dbt_project/macros/test_scope.sql); a full build, or one after an unfinished build, tests all.
+    scope = {TEST_SCOPE_ENV: "latest_load" if incremental and not unfinished else "all"}
+    environment = {"TRUTH_PATH": str(truth), "LIQUIDATIONHEATMAP_ROOT": str(PROJECT_ROOT), **scope}
+    size_before = _size(working)
+    with _environment(environment):
+        outcome = run_dbt(
+            args,
+            lake=lake,
+            warehouse=working,
+            dbt_vars=dbt_vars,
+            console=console,
+            memory_limit=memory_limit,
+            threads=threads,
+            on_node=lambda node: crash_point(f"node:{node.name}"),
+            target_dir=target_dir_for(warehouse),
+            debug_log=debug_log,
+        )
+    reason = " ".join([outcome.error or "", *(n.message for n in outcome.failures)])
+    if not outcome.success and is_disk_full(reason):
+        # Nothing more is written: the state file still says "building", which is what the next
+        # build needs to know (it completes this one and tests every row).
+        with contextlib.suppress(OSError):
+            _keep_results(warehouse)
+        needed = max(size_before, _size(working)) + (warehouse.stat().st_size if warehouse.exists() else 0)
+        raise DiskFullError(disk_full_message(working, needed, "a full rebuild of this warehouse"))
     _keep_results(warehouse)
     if not outcome.success:
-        _remove_database(working)
+        _write_state(warehouse, "failed", pid=me.pid, started_at=me.started_at, command=me.command)
+        if is_disk_full(reason):
+            needed = max(size_before, _size(working)) + (
+                warehouse.stat().st_size if warehouse.exists() else 0
+            )
+            raise DiskFullError(disk_full_message(working, needed, "a full rebuild of this warehouse"))
         return outcome
-    _checkpoint(working)
-    os.replace(working, warehouse)
-    warehouse.with_name(warehouse.name + ".wal").unlink(missing_ok=True)
+    _write_state(warehouse, "built", pid=me.pid, started_at=me.started_at, command=me.command)
+    crash_point("dbt:done")
+    try:
+        publication = _publish(warehouse, working, outcome, memory_limit)
+    except PublishError as error:
+        outcome.success = False
+        outcome.error = str(error)
+        return outcome
+    _write_state(warehouse, "published", pid=me.pid, started_at=me.started_at, command=me.command)
+    outcome.publication = publication
     return outcome
+
+
+def _publish(warehouse: Path, working: Path, outcome: DbtOutcome, memory_limit: str | None) -> Publication:
+    """Write, verify and swap in the served warehouse; record its row counts in the results file."""
+    manifest = target_dir_for(warehouse) / "manifest.json"
+    relations = served_relations(manifest)
+    ran = {node.name for node in outcome.nodes if node.resource_type in ("model", "seed")}
+    target = publishing_path(warehouse)
+    needed = _size(warehouse)
+    if needed and free_bytes(warehouse.parent) < needed:
+        raise DiskFullError(disk_full_message(target, needed, "the new warehouse (the size of the last one)"))
+    try:
+        publication = write_serving_database(
+            working,
+            target,
+            relations,
+            required={r.name for r in relations if r.name in ran},
+            memory_limit=memory_limit,
+        )
+    except DiskFullError as error:
+        raise DiskFullError(
+            disk_full_message(target, max(needed, _size(working) // 4), "the new warehouse") + f" ({error})"
+        ) from error
+    crash_point("publish:verified")
+    results = build_results_path(warehouse)
+    with publish_lock(warehouse, shared=False):
+        swap_in(target, warehouse)
+        crash_point("publish:swapped")
+        _record_publication(results, publication)
+    return publication
 
 
 def build_results_path(warehouse: Path) -> Path:
@@ -351,19 +568,46 @@ def _keep_results(warehouse: Path) -> None:
         os.replace(temporary, destination)
 
 
-def _checkpoint(path: Path) -> None:
-    """Fold any write-ahead log into the file, so the single file is the whole database."""
-    import duckdb
-
-    con = duckdb.connect(str(path))
-    try:
-        con.execute("checkpoint")
-    finally:
-        con.close()
+def _record_publication(results: Path, publication: Publication) -> None:
+    """Add what was published (file, relations, their columns and row counts) to the results file."""
+    data = json.loads(results.read_text(encoding="utf-8")) if results.exists() else {}
+    data["published"] = publication.as_json()
+    temporary = results.with_name(results.name + ".tmp")
+    temporary.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(temporary, results)
 
 
-def generate_docs(lake: Path, warehouse: Path, console: Console | None = None) -> tuple[DbtOutcome, Path]:
-    """`dbt docs generate --static` against the warehouse; returns the self-contained page."""
+def copy_warehouse(source: Path, destination: Path) -> None:
+    """Copy a built warehouse with its working database and state (for a test or a backup; no build
+    may be running on `source`)."""
+    source, destination = Path(source), Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, destination)
+    pairs = [
+        (working_database(source), working_database(destination)),
+        (state_path(source), state_path(destination)),
+    ]
+    pairs += [(build_results_path(source), build_results_path(destination))]
+    for origin, copy in pairs:
+        if origin.exists():
+            shutil.copy2(origin, copy)
+
+
+def generate_docs(
+    lake: Path,
+    warehouse: Path,
+    console: Console | None = None,
+    *,
+    wait: bool = True,
+    wait_timeout: float | None = None,
+) -> tuple[DbtOutcome, Path]:
+    """`dbt docs generate --static` under the build lock; returns the self-contained page.
+    (`console` gets the message when it has to wait.)
+
+    It reads column types from dbt's working database, which only the build lock's holder opens, so
+    it neither waits on nor disturbs the served warehouse; a running build makes it wait (or, with
+    `wait=False`, raise BuildLocked).
+    """
     lake, warehouse = Path(lake).resolve(), Path(warehouse).resolve()
     present = lake_datasets(lake)
     if not warehouse.exists():
@@ -371,19 +615,25 @@ def generate_docs(lake: Path, warehouse: Path, console: Console | None = None) -
             f"no warehouse at {warehouse}: run `liquidationheatmap build` first (the lineage site "
             "reads column types from the built warehouse)"
         )
-    # docs generate opens the database; work on a copy so readers of the live file are untouched.
-    working = warehouse.with_name(warehouse.name + ".docs")
-    _remove_database(working)
-    shutil.copy2(warehouse, working)
-    try:
-        outcome = run_dbt(
-            ["docs", "generate", "--static"],
-            lake=lake,
-            warehouse=working,
-            dbt_vars={"lake_datasets": present or list(REQUIRED_DATASETS)},
-            console=console,
-            target_dir=target_dir_for(warehouse),
-        )
-    finally:
-        _remove_database(working)
+    with build_lock(
+        warehouse, "docs", wait=wait, timeout=wait_timeout, on_wait=_waiting(console, warehouse, "docs")
+    ):
+        remove_stale_files(warehouse)
+        working = working_database(warehouse)
+        if not working.exists():
+            # A served warehouse without its working database (copied alone): document that, on a
+            # copy, since dbt opens its database for writing and the API reads the warehouse.
+            working = warehouse.with_name(warehouse.name + ".docs")
+            shutil.copy2(warehouse, working)
+        try:
+            outcome = run_dbt(
+                ["docs", "generate", "--static"],
+                lake=lake,
+                warehouse=working,
+                dbt_vars={"lake_datasets": present or list(REQUIRED_DATASETS)},
+                target_dir=target_dir_for(warehouse),
+            )
+        finally:
+            if working.name.endswith(".docs"):
+                remove_database(working)
     return outcome, target_dir_for(warehouse) / "static_index.html"

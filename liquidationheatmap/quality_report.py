@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from liquidationheatmap.build_lock import publish_lock
 from liquidationheatmap.dbt_runner import build_results_path
 
 
@@ -79,16 +80,21 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
 
 
 def load_report(warehouse: Path) -> QualityReport:
+    """Results and marts read under the warehouse's shared publish lock: a build swapping in a new
+    warehouse waits the moment this takes, so the two always come from the same publication."""
     results = build_results_path(warehouse)
-    if not results.exists() or not Path(warehouse).exists():
-        raise FileNotFoundError(f"no build results beside {warehouse}: run `liquidationheatmap build` first")
-    verdicts, failed = read_verdicts(results)
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        profile = _rows(con, "select * from fct_data_quality order by dataset, symbol")
-        coverage = _rows(con, "select * from fct_data_coverage order by dataset, symbol")
-    except duckdb.CatalogException:
-        profile, coverage = [], []
-    finally:
-        con.close()
+    with publish_lock(warehouse, shared=True):
+        if not results.exists() or not Path(warehouse).exists():
+            raise FileNotFoundError(
+                f"no build results beside {warehouse}: run `liquidationheatmap build` first"
+            )
+        verdicts, failed = read_verdicts(results)
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            profile = _rows(con, "select * from fct_data_quality order by dataset, symbol")
+            coverage = _rows(con, "select * from fct_data_coverage order by dataset, symbol")
+        except duckdb.CatalogException:
+            profile, coverage = [], []
+        finally:
+            con.close()
     return QualityReport(verdicts, profile, coverage, failed)

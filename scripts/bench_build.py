@@ -4,7 +4,8 @@ For each size: simulate N days of BTCUSDT at --trades-per-day (default 1,000,000
 run a full build into a fresh warehouse, then ingest one more day and build incrementally, then
 build once more with nothing new (the cost of any build before its first new row). Each
 build runs in a child process, which reports its own peak resident memory (ru_maxrss: Python, dbt
-and DuckDB together). Simulated data are cached in --work; the builds score against the
+and DuckDB together); the warehouse folder's size is sampled during each build (its peak is the
+disk a build needs beside the lake). Simulated data are cached in --work; the builds score against the
 simulation's own truth (`<work>/<size>/archive/truth`), as `liquidationheatmap demo` does.
 A second table sums the time of every node as dbt reports it: what the models and tests cost
 without the imports, dbt's start-up and its scheduling around them (scripts/bench_dbt_floor.py
@@ -18,10 +19,13 @@ Figures depend on the machine; the project's figures were taken on the shared 2-
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -40,6 +44,7 @@ slowest = sorted(outcome.nodes, key=lambda n: -n.seconds)[:5]
 print(json.dumps({"ok": outcome.success, "seconds": time.perf_counter() - began, "dbt": outcome.seconds,
                   "nodes": len(outcome.nodes), "node_seconds": sum(n.seconds for n in outcome.nodes),
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "publish_seconds": outcome.publication.seconds if outcome.publication else 0.0,
                   "slowest": [[n.name, round(n.seconds, 2)] for n in slowest]}))
 """
 
@@ -61,7 +66,28 @@ def _ingest(archive: Path, lake: Path, start: date, end: date) -> None:
     ingest_archive(source, lake, start_date=start, end_date=end, show_progress=False)
 
 
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(FileNotFoundError):  # replaced or removed while we looked
+                total += os.stat(os.path.join(root, name)).st_size
+    return total
+
+
 def _build(lake: Path, warehouse: Path, truth: Path, args: argparse.Namespace) -> dict:
+    # The warehouse folder's size is sampled while the build runs: its peak is the disk the build
+    # needs on top of the lake (working files, copies, the published warehouse).
+    peak, running = [_folder_bytes(warehouse.parent)], threading.Event()
+    running.set()
+
+    def sample() -> None:
+        while running.is_set():
+            peak.append(_folder_bytes(warehouse.parent))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     completed = subprocess.run(
         [
             sys.executable,
@@ -78,6 +104,8 @@ def _build(lake: Path, warehouse: Path, truth: Path, args: argparse.Namespace) -
         text=True,
         check=False,
     )
+    running.clear()
+    sampler.join()
     lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
     if completed.returncode != 0 or not lines:
         raise SystemExit(f"build failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}")
@@ -85,6 +113,9 @@ def _build(lake: Path, warehouse: Path, truth: Path, args: argparse.Namespace) -
     if not result["ok"]:
         results = warehouse.with_name("dbt_build_results.json")
         raise SystemExit(f"build of {lake} failed; see {results}")
+    result["disk_peak_mib"] = max(peak) / 2**20
+    result["disk_after_mib"] = _folder_bytes(warehouse.parent) / 2**20
+    result["served_mib"] = warehouse.stat().st_size / 2**20
     return result
 
 
@@ -135,7 +166,14 @@ def main() -> int:
             f"      incremental: dbt {incremental['dbt']:.1f} s, "
             f"peak {incremental['peak_mib']:,.0f} MiB, slowest {incremental['slowest'][:4]}\n"
             f"      nothing new: {unchanged['seconds']:.1f} s (dbt {unchanged['dbt']:.1f} s), "
-            f"slowest {unchanged['slowest'][:4]}",
+            f"slowest {unchanged['slowest'][:4]}\n"
+            f"      publishing the served marts: full {full['publish_seconds']:.1f} s, "
+            f"+1 day {incremental['publish_seconds']:.1f} s, "
+            f"nothing new {unchanged['publish_seconds']:.1f} s\n"
+            f"      disk (warehouse folder): after the full build {full['disk_after_mib']:,.0f} MiB "
+            f"(served file {full['served_mib']:,.0f} MiB), peak during +1 day "
+            f"{incremental['disk_peak_mib']:,.0f} MiB, "
+            f"during nothing new {unchanged['disk_peak_mib']:,.0f} MiB",
             flush=True,
         )
     print(
@@ -156,6 +194,18 @@ def main() -> int:
     for days, full, incremental, _ in rows:
         ratio = 100 * incremental["node_seconds"] / full["node_seconds"]
         print(f"| {days} | {full['node_seconds']:.1f} | {incremental['node_seconds']:.1f} | {ratio:.0f} % |")
+    # Disk: the warehouse folder (everything the build keeps beside the lake), sampled every 0.2 s.
+    print(
+        "\n| days | served file (MiB) | folder after build (MiB) | peak during full (MiB) "
+        "| peak during +1 day (MiB) | peak during nothing new (MiB) |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|")
+    for days, full, incremental, unchanged in rows:
+        print(
+            f"| {days} | {full['served_mib']:,.0f} | {full['disk_after_mib']:,.0f} | "
+            f"{full['disk_peak_mib']:,.0f} | {incremental['disk_peak_mib']:,.0f} | "
+            f"{unchanged['disk_peak_mib']:,.0f} |"
+        )
     return 0
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from rich.console import Console
 
+from liquidationheatmap.build_lock import BuildLocked
 from liquidationheatmap.dbt_runner import NoDataError, build_warehouse
+from liquidationheatmap.publish import DiskFullError
 from liquidationheatmap.settings import get_settings
 
 HELP = "dbt build: lake -> staging -> liquidation levels, heatmap, history; runs every dbt test"
@@ -20,10 +22,18 @@ fct_liquidation_levels, fct_liquidation_history, fct_volume_profile_daily, dim_*
 marts (fct_liquidation_clusters, the ensemble, fct_model_scores against the true liquidations in
 --truth), with every dbt test and unit test. One line is printed per model and test as it finishes.
 
-The build writes a working copy <warehouse>.building and replaces the warehouse with it only when
-everything succeeds, so a running `serve` keeps answering from the last good warehouse and a failed
-build changes nothing. Trades are incremental by day: after ingesting one more day, only that day
-is read again; --full-refresh rebuilds everything from the lake.
+dbt builds in place in a working database beside the warehouse (<stem>.working.duckdb). When
+everything succeeds, the marts the API serves are copied into a new file, checked (it opens
+read-only, every mart is there with its columns and rows; the row counts go into
+dbt_build_results.json) and swapped in whole over the warehouse, so a running `serve` keeps
+answering from the last good warehouse, and a failed, killed or disk-full build changes nothing
+that is served. Trades are incremental by day: after ingesting one more day, only that day is read
+again; --full-refresh rebuilds everything from the lake. A build after one that did not finish
+completes it and tests every row.
+
+One build (or `docs`) per warehouse at a time, by an OS lock on <warehouse>.lock that the kernel
+releases when the process ends: a second build waits for the first, naming it, or with --no-wait
+stops at once with exit status 2.
 
 Fails at once, before dbt runs, when the lake holds no aggTrades or metrics files (run `ingest` or
 `demo` first). Exit status 1 when a model or an error-severity test fails; warnings are listed and
@@ -63,6 +73,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "`simulate` writes them; without any, scores are empty and ensemble weights come from the seed)",
     )
     parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="stop at once (exit status 2) when another build or docs holds the warehouse (default: wait)",
+    )
+    parser.add_argument(
         "--dbt-debug-log",
         action="store_true",
         help="write dbt's whole debug log to dbt_project/logs/dbt.log (default: warnings and errors "
@@ -86,10 +101,16 @@ def run(args: argparse.Namespace) -> int:
             threads=args.threads,
             truth=args.truth,
             debug_log=args.dbt_debug_log,
+            wait=not args.no_wait,
         )
-    except NoDataError as error:
-        console.print(f"[red]build: {error}", highlight=False)
+    except (NoDataError, BuildLocked) as error:
+        console.print(f"[red]build: {error}", highlight=False, soft_wrap=True)
         return 2
+    except DiskFullError as error:
+        console.print(
+            f"[red]build: {error}; the warehouse {warehouse} is unchanged", highlight=False, soft_wrap=True
+        )
+        return 1
     for node in outcome.warnings:
         console.print(f"[yellow]warning[/yellow] {node.name}: {node.message}", highlight=False)
     if not outcome.success:
@@ -104,9 +125,16 @@ def run(args: argparse.Namespace) -> int:
             highlight=False,
         )
         return 1
+    published = outcome.publication
     console.print(
         f"[green]build done[/green] in {outcome.seconds:.1f}s: {len(outcome.nodes)} nodes, "
-        f"{len(outcome.warnings)} warnings -> {warehouse}",
+        f"{len(outcome.warnings)} warnings -> {warehouse}"
+        + (
+            f" ({len(published.rows)} relations, {published.bytes / 2**20:,.1f} MiB, "
+            f"published in {published.seconds:.1f}s)"
+            if published
+            else ""
+        ),
         highlight=False,
     )
     return 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from liquidationheatmap.dbt_runner import NoDataError
+from liquidationheatmap.dbt_runner import BuildLocked, DiskFullError, NoDataError
 from liquidationheatmap.demo import DEFAULT_DATASET, DemoError, DemoPaths, run_demo
 from liquidationheatmap.settings import get_settings
 
@@ -50,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         seconds = run_demo(paths, console)
-    except (DemoError, NoDataError) as error:
-        console.print(f"[red]demo: {error}", highlight=False)
+    except (DemoError, NoDataError, BuildLocked, DiskFullError) as error:
+        console.print(f"[red]demo: {error}", highlight=False, soft_wrap=True)
         return 1
     console.print(f"[green]demo data built[/] in {seconds:.1f} s", highlight=False)
     if args.no_serve:

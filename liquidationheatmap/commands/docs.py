@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from liquidationheatmap.build_lock import BuildLocked
 from liquidationheatmap.dbt_runner import generate_docs
 from liquidationheatmap.settings import get_settings
 
@@ -18,8 +19,9 @@ DESCRIPTION = """\
 Generate the dbt documentation site with `dbt docs generate --static`: one HTML file holding the
 lineage graph from the Binance sources to the marts, every model's SQL, columns and tests, and the
 method (the liquidation model, its formulas, assumptions and limits). It needs a built warehouse
-(column types are read from it; run `liquidationheatmap build` first); it works on a copy, so a
-running server is not disturbed.
+(column types are read from dbt's working database beside it; run `liquidationheatmap build`
+first). It takes the warehouse's build lock, so it waits for a running build (or with --no-wait
+stops with exit status 2) and a build waits for it; a running server is not disturbed.
 
 The page is written to dbt_target/static_index.html beside the warehouse and copied to --output.
 
@@ -37,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=Path("data/processed/lineage.html"),
         help="where to copy the page (default data/processed/lineage.html)",
     )
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="stop at once (exit status 2) when a build or another docs holds the warehouse",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,10 +51,13 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     try:
         outcome, page = generate_docs(
-            args.lake or settings.lake_path, args.warehouse or settings.duckdb_path, console=None
+            args.lake or settings.lake_path,
+            args.warehouse or settings.duckdb_path,
+            console=console,
+            wait=not args.no_wait,
         )
-    except FileNotFoundError as error:
-        console.print(f"[red]docs: {error}", highlight=False)
+    except (FileNotFoundError, BuildLocked) as error:
+        console.print(f"[red]docs: {error}", highlight=False, soft_wrap=True)
         return 2
     if not outcome.success or not page.exists():
         console.print(f"[red]docs: dbt docs generate failed: {outcome.error or 'see dbt_project/logs'}")

@@ -21,7 +21,8 @@ Lineage site (after `liquidationheatmap docs`) at /lineage/.
 
 The warehouse is opened read-only per request and never held open, so `build` can run while the
 server answers: requests keep getting the last good marts, then the new ones once the build swaps
-them in. Before any build, data routes answer 503 saying to run `liquidationheatmap build`.
+them in (it publishes a new, verified file; docs/build.md). Before any build, data routes answer
+503 saying to run `liquidationheatmap build`.
 Answers are cached (CACHE_TTL_SECONDS, default 60 s) until the warehouse file changes.
 Stop with Ctrl-C.
 

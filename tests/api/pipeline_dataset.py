@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from api.core.config import api_config
 from api.main import create_app
-from liquidationheatmap.dbt_runner import build_warehouse
+from liquidationheatmap.dbt_runner import build_warehouse, copy_warehouse
 from liquidationheatmap.ingest import ingest_archive
 from liquidationheatmap.simulate import simulate_market
 
@@ -47,7 +47,7 @@ class Dataset:
         """Lake and warehouse copied (the raw archive is shared read-only) for tests that change them."""
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copytree(self.lake, folder / "lake")
-        shutil.copy2(self.warehouse, folder / "liquidations.duckdb")
+        copy_warehouse(self.warehouse, folder / "liquidations.duckdb")
         return Dataset(self.raw, folder / "lake", folder / "liquidations.duckdb")
 
 

@@ -2,7 +2,8 @@
 
 Three simulated days: days 1-2 are ingested and built, then day 3 is ingested and built
 incrementally (`incremental` warehouse); a fresh full build of the same lake is the `full`
-warehouse. Tests read both read-only.
+warehouse. Tests read both read-only: the intermediate tables in dbt's working database
+(`working_database(path)`), what is served in the warehouse file itself.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from liquidationheatmap.dbt_runner import build_warehouse
+from liquidationheatmap.dbt_runner import build_warehouse, working_database
 from liquidationheatmap.ingest import ingest_archive
 from liquidationheatmap.simulate import simulate_market
 
@@ -34,7 +35,7 @@ class BuiltLake:
 
 
 def _loaded_at(warehouse: Path) -> dict:
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = duckdb.connect(str(working_database(warehouse)), read_only=True)
     try:
         rows = con.execute(
             "select symbol, trade_date, min(_loaded_at), max(_loaded_at), count(*) "
@@ -71,6 +72,6 @@ def built(tmp_path_factory) -> BuiltLake:
 
 @pytest.fixture()
 def full_db(built):
-    con = duckdb.connect(str(built.full), read_only=True)
+    con = duckdb.connect(str(working_database(built.full)), read_only=True)
     yield con
     con.close()

@@ -15,9 +15,11 @@ from liquidationheatmap.dbt_runner import (
     NoDataError,
     build_results_path,
     build_warehouse,
-    working_copy_path,
+    copy_warehouse,
+    working_database,
 )
 from liquidationheatmap.margin import liquidation_price, margin_table
+from liquidationheatmap.publish import publishing_path
 from liquidationheatmap.quality_report import load_report
 
 pytestmark = pytest.mark.slow
@@ -56,7 +58,7 @@ def test_adding_a_day_reloads_only_that_day(built):
 def test_incremental_build_equals_full_refresh(built, model, keys):
     frames = []
     for path in (built.incremental, built.full):
-        con = duckdb.connect(str(path), read_only=True)
+        con = duckdb.connect(str(working_database(path)), read_only=True)
         try:
             frame = con.execute(
                 f"select * exclude (_loaded_at) from {model}"
@@ -256,7 +258,7 @@ def test_build_on_an_empty_lake_fails_before_dbt_with_a_clear_message(tmp_path):
 
 def test_failed_build_keeps_the_last_good_warehouse(built, tmp_path):
     warehouse = tmp_path / "liquidations.duckdb"
-    warehouse.write_bytes(built.full.read_bytes())
+    copy_warehouse(built.full, warehouse)
     before = warehouse.read_bytes()
     outcome = build_warehouse(
         built.lake,
@@ -266,4 +268,4 @@ def test_failed_build_keeps_the_last_good_warehouse(built, tmp_path):
     )
     assert not outcome.success
     assert warehouse.read_bytes() == before
-    assert not working_copy_path(warehouse).exists()
+    assert not publishing_path(warehouse).exists()

@@ -17,7 +17,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from liquidationheatmap.dbt_runner import build_results_path, build_warehouse
+from liquidationheatmap.dbt_runner import (
+    build_results_path,
+    build_warehouse,
+    copy_warehouse,
+    working_database,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -35,8 +40,7 @@ def _copy_of_full_build(built, tmp_path) -> tuple[Path, Path]:
     lake = tmp_path / "lake"
     shutil.copytree(built.lake, lake)
     warehouse = tmp_path / "warehouse" / "liquidations.duckdb"
-    warehouse.parent.mkdir()
-    shutil.copy2(built.full, warehouse)
+    copy_warehouse(built.full, warehouse)
     return lake, warehouse
 
 
@@ -56,7 +60,7 @@ def _write_day_from(lake, source: date, day: date, *, rows: int | None = None, i
 
 
 def _latest_load(warehouse) -> tuple[datetime, int, int]:
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = duckdb.connect(str(working_database(warehouse)), read_only=True)
     try:
         return con.execute(
             "select _loaded_at, min(agg_trade_id), max(agg_trade_id) from int_trades__deduplicated "
@@ -78,7 +82,7 @@ def test_incremental_build_tests_the_new_day_and_the_ids_it_could_clash_with(bui
         in (compiled[DEDUP_NOT_NULL_TEST])
     )
     # The new day's ids, exactly: day 3 of the fixture.
-    con = duckdb.connect(str(built.incremental), read_only=True)
+    con = duckdb.connect(str(working_database(built.incremental)), read_only=True)
     try:
         day3 = con.execute(
             "select min(agg_trade_id), max(agg_trade_id) from int_trades__deduplicated "
@@ -144,7 +148,7 @@ def test_a_new_day_repeating_old_trade_ids_fails_the_incremental_build(built, tm
     repaired = build_warehouse(lake, warehouse, full_refresh=True)
 
     assert repaired.success, [(n.name, n.message) for n in repaired.failures] or repaired.error
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = duckdb.connect(str(working_database(warehouse)), read_only=True)
     try:
         counts = con.execute(
             "select count(*), count(distinct agg_trade_id), count(*) filter (trade_date = date '2025-03-04') "
@@ -156,7 +160,7 @@ def test_a_new_day_repeating_old_trade_ids_fails_the_incremental_build(built, tm
 
 
 def test_incremental_quality_profile_counts_every_day_once(built):
-    con = duckdb.connect(str(built.incremental), read_only=True)
+    con = duckdb.connect(str(working_database(built.incremental)), read_only=True)
     try:
         days = con.execute(
             "select trade_date, raw_rows, clean_rows from int_quality__trade_days order by trade_date"
@@ -185,7 +189,7 @@ def test_incremental_quality_profile_counts_every_day_once(built):
 def test_live_notional_recomputes_only_from_the_day_before_the_new_day(built):
     """Day 3 came in the second build: the scoring grid keeps day 1 from the first build and
     recomputes days 2 and 3 (the day before the new one, and the new one)."""
-    con = duckdb.connect(str(built.incremental), read_only=True)
+    con = duckdb.connect(str(working_database(built.incremental)), read_only=True)
     try:
         loads = con.execute(
             "select cast(bucket_start as date), min(_loaded_at), max(_loaded_at), count(*) "
@@ -234,7 +238,7 @@ def test_grid_selected_alone_before_its_upstream_catches_up_in_the_next_build(bu
 
     frames = []
     for path in (warehouse, refreshed):
-        con = duckdb.connect(str(path), read_only=True)
+        con = duckdb.connect(str(working_database(path)), read_only=True)
         try:
             frames.append(
                 con.execute(

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from liquidationheatmap.dbt_runner import DbtOutcome, build_warehouse
+from liquidationheatmap.dbt_runner import DbtOutcome, build_warehouse, working_database
 from liquidationheatmap.ingest import ingest_archive
 from liquidationheatmap.simulate import simulate_market
 
@@ -55,6 +55,6 @@ def scored_build(tmp_path_factory: pytest.TempPathFactory) -> ScoredBuild:
 
 @pytest.fixture()
 def db(scored_build: ScoredBuild):
-    con = duckdb.connect(str(scored_build.warehouse), read_only=True)
+    con = duckdb.connect(str(working_database(scored_build.warehouse)), read_only=True)
     yield con
     con.close()
