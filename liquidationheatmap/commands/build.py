@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from liquidationheatmap.dbt_runner import NoDataError, build_warehouse
+from liquidationheatmap.dbt_runner import NoDataError, SparkUnavailable, build_warehouse
 from liquidationheatmap.settings import get_settings
 
 HELP = "dbt build: lake -> staging -> liquidation levels, heatmap, history; runs every dbt test"
@@ -36,6 +36,7 @@ Examples:
   liquidationheatmap build
   liquidationheatmap build --full-refresh --memory-limit 2GB
   liquidationheatmap build --select fct_liquidation_heatmap+
+  liquidationheatmap build --target spark      # the same SQL models on Spark (docs/scale.md)
 """
 
 
@@ -59,8 +60,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--truth",
         type=Path,
         default=None,
-        help="true liquidations to score the models against (default BINANCE_DATA_PATH/truth, where "
-        "`simulate` writes them; without any, scores are empty and ensemble weights come from the seed)",
+        help="a truth folder (true liquidations and positions, as `simulate` writes in truth/) to ingest "
+        "into the lake before building; `ingest` loads the simulator's truth/ already. Without truth in "
+        "the lake, scores are empty and ensemble weights come from the seed",
+    )
+    parser.add_argument(
+        "--target",
+        choices=["dev", "spark"],
+        default="dev",
+        help="dbt target: dev (DuckDB, default) or spark (the SQL models on Apache Spark, a local[2] "
+        "session; needs `uv sync --group spark` and Java 17; Python marts are disabled there)",
     )
     parser.add_argument(
         "--dbt-debug-log",
@@ -86,8 +95,9 @@ def run(args: argparse.Namespace) -> int:
             threads=args.threads,
             truth=args.truth,
             debug_log=args.dbt_debug_log,
+            target=args.target,
         )
-    except NoDataError as error:
+    except (NoDataError, SparkUnavailable) as error:
         console.print(f"[red]build: {error}", highlight=False)
         return 2
     for node in outcome.warnings:
