@@ -224,12 +224,21 @@
   {{ relation_alias }}.* except ({{ columns | join(', ') }})
 {%- endmacro %}
 
-{#- Keep the rows a window predicate accepts (`qualify` on DuckDB; Spark has none, so a subquery). -#}
-{% macro qualify_filter(select_sql, predicate) -%}
-  {{ return(adapter.dispatch('qualify_filter', 'liquidationheatmap')(select_sql, predicate)) }}
+{#- The rows of `select_sql` where `window_expression` (a window function over its output columns)
+    meets `condition` (e.g. '= 1'): DuckDB's `qualify`; Spark has none, so a subquery. -#}
+{% macro qualify_filter(select_sql, window_expression, condition) -%}
+  {{ return(adapter.dispatch('qualify_filter', 'liquidationheatmap')(select_sql, window_expression, condition)) }}
 {%- endmacro %}
-{% macro default__qualify_filter(select_sql, predicate) -%}
-  {{ select_sql }} qualify {{ predicate }}
+{% macro default__qualify_filter(select_sql, window_expression, condition) -%}
+  select {{ star_except('windowed', ['qualify_value']) }}
+  from (
+      select unqualified.*, {{ window_expression }} as qualify_value
+      from ({{ select_sql }}) as unqualified
+  ) as windowed
+  where qualify_value {{ condition }}
+{%- endmacro %}
+{% macro duckdb__qualify_filter(select_sql, window_expression, condition) -%}
+  select * from ({{ select_sql }}) as unqualified qualify {{ window_expression }} {{ condition }}
 {%- endmacro %}
 
 {#- One list per group (ordered) and its length: DuckDB list()/len(), Spark collect_list()/size(). -#}

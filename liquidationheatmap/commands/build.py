@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from liquidationheatmap.dbt_runner import NoDataError, SparkUnavailable, build_warehouse
+from liquidationheatmap.dbt_runner import NoDataError, SparkUnavailable, build_warehouse, spark_paths
 from liquidationheatmap.settings import get_settings
 
 HELP = "dbt build: lake -> staging -> liquidation levels, heatmap, history; runs every dbt test"
@@ -17,8 +17,8 @@ Run `dbt build` on dbt_project/ (profiles.yml at the repository root): seeds, th
 the Parquet lake, the intermediate models (deduplicated trades, 5-minute buckets, open-interest
 changes, positions, liquidation prices, lifecycle) and the marts (fct_liquidation_heatmap,
 fct_liquidation_levels, fct_liquidation_history, fct_volume_profile_daily, dim_*), the dbt Python
-marts (fct_liquidation_clusters, the ensemble, fct_model_scores against the true liquidations in
---truth), with every dbt test and unit test. One line is printed per model and test as it finishes.
+marts (fct_liquidation_clusters, the ensemble, fct_model_scores against the true liquidations
+`ingest` loaded into the lake), with every dbt test and unit test. One line is printed per model and test as it finishes.
 
 The build writes a working copy <warehouse>.building and replaces the warehouse with it only when
 everything succeeds, so a running `serve` keeps answering from the last good warehouse and a failed
@@ -102,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     for node in outcome.warnings:
         console.print(f"[yellow]warning[/yellow] {node.name}: {node.message}", highlight=False)
+    if args.target == "spark":
+        # Spark builds its tables in place; the DuckDB warehouse (and what the API serves) is untouched.
+        warehouse = spark_paths(warehouse)["DBT_SPARK_WAREHOUSE"]
     if not outcome.success:
         for node in outcome.failures:
             console.print(
