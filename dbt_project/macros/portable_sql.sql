@@ -260,16 +260,3 @@
 {% macro spark__list_length(list) -%}
   size({{ list }})
 {%- endmacro %}
-
-
-{#- on-run-start: say on Spark which models this target does not build (dbt_project.yml disables
-    them) and where they run. An empty statement, so the hook runs nothing. -#}
-{% macro python_models_disabled_notice() -%}
-  {%- if execute and target.type == 'spark' -%}
-    {{ log("Spark target '" ~ target.name ~ "': the dbt Python models (fct_liquidation_clusters, the "
-        ~ "ensemble, fct_model_scores, int_scoring__periods) and int_scoring__judged_cells are "
-        ~ "disabled; dbt runs Python models on Spark only through Databricks (docs/scale.md). "
-        ~ "The DuckDB target builds them.", info=true) }}
-  {%- endif -%}
-  select 1
-{%- endmacro %}
