@@ -20,7 +20,7 @@ KLINE_INTERVALS = (
 )  # fmt: skip
 
 # The simulator writes its ground truth (positions, liquidations) in this folder beside the archive
-# mirror (`<out>/truth/`); it is not Binance data, so ingest and check do not read it.
+# mirror (`<out>/truth/`); it is not Binance data: `check` skips it, ingest loads it into the lake.
 TRUTH_DIR = "truth"
 
 _NAME = re.compile(

@@ -136,9 +136,56 @@ DATASETS: dict[str, DatasetSpec] = {
         daily=True,
         monthly=False,
     ),
+    # Ground truth, not Binance archive data: the simulator's `truth/` folder (the live recorder's
+    # forceOrder events use the liquidations layout). Ingested like archive files (same verdicts
+    # and manifest), so dbt reads truth from the lake on every engine.
+    "liquidations": DatasetSpec(
+        name="liquidations",
+        columns=_cols(
+            ("symbol", "VARCHAR", False),
+            ("time", "BIGINT"),
+            ("side", "VARCHAR", False),
+            ("order_type", "VARCHAR", False),
+            ("time_in_force", "VARCHAR", False),
+            ("original_quantity", "DOUBLE"),
+            ("price", "DOUBLE"),
+            ("average_price", "DOUBLE"),
+            ("order_status", "VARCHAR", False),
+            ("last_fill_quantity", "DOUBLE"),
+            ("accumulated_fill_quantity", "DOUBLE"),
+        ),
+        time_column="time",
+        time_kind="epoch",
+        daily=True,
+        monthly=False,
+    ),
+    "positions": DatasetSpec(
+        name="positions",
+        columns=_cols(
+            ("position_id", "BIGINT"),
+            ("symbol", "VARCHAR", False),
+            ("opened_at", "BIGINT"),
+            ("side", "VARCHAR", False),
+            ("entry_price", "DOUBLE"),
+            ("quantity", "DOUBLE"),
+            ("leverage", "INTEGER"),
+            ("margin", "DOUBLE"),
+            ("liquidation_price", "DOUBLE"),
+            ("closed_at", "BIGINT"),
+            ("close_reason", "VARCHAR", False),
+            ("trader", "VARCHAR", False),
+        ),
+        time_column="opened_at",
+        time_kind="epoch",
+        daily=True,
+        monthly=False,
+        id_column="position_id",
+    ),
 }
 
 DEFAULT_DATASETS: tuple[str, ...] = ("aggTrades", "metrics", "fundingRate", "bookDepth")
+# The truth datasets (folders of the simulator's `truth/`), ingested into the lake beside the archive's.
+TRUTH_DATASETS: tuple[str, ...] = ("liquidations", "positions")
 MARKETS: tuple[str, ...] = ("um", "cm")
 
 

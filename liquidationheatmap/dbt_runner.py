@@ -25,6 +25,7 @@ from pathlib import Path
 from rich.console import Console
 
 from liquidationheatmap.build_lock import BuildLocked, Holder, build_lock, publish_lock
+from liquidationheatmap.datasets import TRUTH_DATASETS
 from liquidationheatmap.publish import (
     DiskFullError,
     Publication,
@@ -56,12 +57,16 @@ TEST_SCOPE_ENV = "LIQUIDATIONHEATMAP_TEST_SCOPE"
 # the whole debug log (`build --dbt-debug-log`).
 DBT_FILE_LOG_LEVEL = "warn"
 OPTIONAL_DATASETS = ("fundingRate", "bookDepth")
-# The simulator's ground truth (`<truth>/<dataset>/<SYMBOL>/*.csv`), read in place by the truth sources.
-TRUTH_DATASETS = ("liquidations", "positions")
+# The dbt target of Apache Spark (profiles.yml; the `spark` dependency group and Java 17).
+SPARK_TARGET = "spark"
 
 
 class NoDataError(RuntimeError):
     """The lake holds no aggTrades or metrics Parquet file: nothing to build from."""
+
+
+class SparkUnavailable(RuntimeError):
+    """The spark target was asked for, but pyspark (the `spark` group) or Java is missing."""
 
 
 class DbtFailure(RuntimeError):
@@ -121,16 +126,19 @@ def check_lake(lake: Path) -> list[str]:
     return present
 
 
-def default_truth_path() -> Path:
-    """Where the truth sources look by default: BINANCE_DATA_PATH/truth (the simulator writes it there)."""
-    from liquidationheatmap.settings import get_settings
-
-    return get_settings().binance_data_path / "truth"
+def truth_datasets(lake: Path) -> list[str]:
+    """Truth datasets (the simulator's positions and liquidations) with at least one file in the lake."""
+    return [d for d in TRUTH_DATASETS if lake_files(lake, d)]
 
 
-def truth_datasets(truth: Path) -> list[str]:
-    """Truth datasets with at least one CSV under `truth` (none when the folder does not exist)."""
-    return [d for d in TRUTH_DATASETS if any((Path(truth) / d).glob("*/*.csv"))]
+def ingest_truth(truth: Path, lake: Path) -> None:
+    """Load a truth folder (`<truth>/<dataset>/<SYMBOL>/*.csv`) into the lake, as `ingest` does for
+    the simulator's `truth/` beside its archive; files already loaded (same sha256) are skipped."""
+    from liquidationheatmap.ingest import ingest_archive
+
+    truth = Path(truth)
+    if any((truth / dataset).glob("*/*.csv") for dataset in TRUTH_DATASETS):
+        ingest_archive(truth, lake, datasets=list(TRUTH_DATASETS), show_progress=False)
 
 
 @contextmanager
@@ -234,6 +242,7 @@ def run_dbt(
     on_node: Callable[[NodeOutcome], None] | None = None,
     target_dir: Path | None = None,
     debug_log: bool = False,
+    target: str | None = None,
 ) -> DbtOutcome:
     """Run one dbt command (`["build"]`, `["docs", "generate", "--static"]`, ...) in-process.
 
@@ -256,6 +265,8 @@ def run_dbt(
         "--target-path",
         str(target_dir or TARGET_DIR),
     ]
+    if target:
+        cli_args += ["--target", target]
     if dbt_vars:
         cli_args += ["--vars", json.dumps(dbt_vars)]
     started = time.perf_counter()
@@ -381,6 +392,7 @@ def build_warehouse(
     wait: bool = True,
     wait_timeout: float | None = None,
     command: str = "build",
+    target: str | None = None,
 ) -> DbtOutcome:
     """Build the warehouse under its build lock: `dbt build` in place in the working database, then
     publish the served marts as the warehouse file (liquidationheatmap/publish.py).
@@ -389,12 +401,22 @@ def build_warehouse(
     with `wait=False` (or after `wait_timeout` seconds), raise BuildLocked. A failed build or a failed
     publication returns an unsuccessful outcome and leaves the warehouse as it was; a full disk
     raises DiskFullError, naming the path and the space needed. `command` is how the lock file names
-    this build to others (`build`, `live`). `truth` (default BINANCE_DATA_PATH/truth) holds true
-    liquidations to score the models against; the build works without it (the scores are empty).
+    this build to others (`build`, `live`). The models read truth (true liquidations
+    to score against, the simulator's positions) from the lake, where `ingest` loads the simulator's
+    `truth/` folder; `truth`, when given, is such a folder ingested into the lake first. Without
+    truth the build works (the scores are then empty). `target="spark"` builds the SQL models on
+    Apache Spark instead (`build_on_spark`), outside the lock and publication: the DuckDB warehouse
+    is untouched.
     """
     lake, warehouse = Path(lake).resolve(), Path(warehouse).resolve()
-    truth = Path(truth if truth is not None else default_truth_path()).resolve()
     present = check_lake(lake)
+    if truth is not None:
+        ingest_truth(Path(truth).resolve(), lake)
+    if target == SPARK_TARGET:
+        return build_on_spark(
+            lake, warehouse, full_refresh=full_refresh, select=select, exclude=exclude, console=console,
+            extra_vars=extra_vars, debug_log=debug_log,
+        )  # fmt: skip
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     with build_lock(
         warehouse,
@@ -416,7 +438,6 @@ def build_warehouse(
                 memory_limit=memory_limit,
                 threads=threads,
                 extra_vars=extra_vars,
-                truth=truth,
                 debug_log=debug_log,
             )
         except OSError as error:
@@ -441,7 +462,6 @@ def _build_locked(
     memory_limit: str | None,
     threads: int | None,
     extra_vars: dict | None,
-    truth: Path,
     debug_log: bool,
 ) -> DbtOutcome:
     remove_stale_files(warehouse)
@@ -475,11 +495,11 @@ def _build_locked(
         args += ["--select", *select]
     if exclude:
         args += ["--exclude", *exclude]
-    dbt_vars = {"lake_datasets": present, "truth_datasets": truth_datasets(truth), **(extra_vars or {})}
+    dbt_vars = {"lake_datasets": present, "truth_datasets": truth_datasets(lake), **(extra_vars or {})}
     # An incremental build scopes the tests of the big incremental tables to the rows it loaded
     # (dbt_project/macros/test_scope.sql); a full build, or one after an unfinished build, tests all.
     scope = {TEST_SCOPE_ENV: "latest_load" if incremental and not unfinished else "all"}
-    environment = {"TRUTH_PATH": str(truth), "LIQUIDATIONHEATMAP_ROOT": str(PROJECT_ROOT), **scope}
+    environment = {"LIQUIDATIONHEATMAP_ROOT": str(PROJECT_ROOT), **scope}
     size_before = _size(working)
     with _environment(environment):
         outcome = run_dbt(
@@ -552,6 +572,74 @@ def _publish(warehouse: Path, working: Path, outcome: DbtOutcome, memory_limit: 
         crash_point("publish:swapped")
         _record_publication(results, publication)
     return publication
+
+
+def spark_paths(warehouse: Path) -> dict[str, str]:
+    """Where the Spark target keeps its tables and Derby metastore: `spark/` beside the warehouse."""
+    root = Path(warehouse).resolve().with_name("spark")
+    return {
+        "DBT_SPARK_WAREHOUSE": str(root / "warehouse"),
+        "DBT_SPARK_METASTORE": str(root / "metastore_db"),
+    }
+
+
+SPARK_DISABLED_NOTICE = (
+    "Spark target: the dbt Python models (fct_liquidation_clusters, the ensemble, fct_model_scores) and "
+    "the scoring they feed are disabled; dbt runs Python models on Spark only through Databricks "
+    "(docs/scale.md). The DuckDB target builds them."
+)
+
+
+def build_on_spark(
+    lake: Path,
+    warehouse: Path,
+    *,
+    full_refresh: bool = False,
+    select: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    console: Console | None = None,
+    extra_vars: dict | None = None,
+    debug_log: bool = False,
+) -> DbtOutcome:
+    """`dbt build --target spark`: the SQL models and tests on Spark (profiles.yml: a local[2]
+    session by default) over the same lake. Spark's tables are built in place under `spark/` beside
+    the warehouse (incremental models replace the partitions of the days they rebuild); the DuckDB
+    warehouse and the API are untouched."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise SparkUnavailable(
+            "the spark target needs the `spark` dependency group: uv sync --group spark "
+            "(dbt-spark[session] and pyspark; Java 17 on PATH)"
+        ) from None
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        raise SparkUnavailable("the spark target needs Java 17 (`java` on PATH or JAVA_HOME); "
+                           "Debian: apt-get install openjdk-17-jre-headless")  # fmt: skip
+    if console is not None:
+        console.print(f"[yellow]{SPARK_DISABLED_NOTICE}", highlight=False)
+    args = ["build", *(["--full-refresh"] if full_refresh else [])]
+    if select:
+        args += ["--select", *select]
+    if exclude:
+        args += ["--exclude", *exclude]
+    present = check_lake(lake)
+    dbt_vars = {"lake_datasets": present, "truth_datasets": truth_datasets(lake), **(extra_vars or {})}
+    environment = {
+        **spark_paths(warehouse),
+        "LIQUIDATIONHEATMAP_ROOT": str(PROJECT_ROOT),
+        TEST_SCOPE_ENV: "all",
+    }
+    with _environment(environment):
+        return run_dbt(
+            args,
+            lake=lake,
+            warehouse=warehouse,
+            dbt_vars=dbt_vars,
+            console=console,
+            target_dir=Path(warehouse).resolve().with_name("dbt_target_spark"),
+            debug_log=debug_log,
+            target=SPARK_TARGET,
+        )
 
 
 def build_results_path(warehouse: Path) -> Path:

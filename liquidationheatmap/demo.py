@@ -112,7 +112,7 @@ def run_demo(
 
     began = time.perf_counter()
     console.print(f"[bold]build[/]: dbt build -> {paths.warehouse}", highlight=False)
-    outcome = build_warehouse(paths.lake, paths.warehouse, console=console, truth=paths.raw / "truth")
+    outcome = build_warehouse(paths.lake, paths.warehouse, console=console)
     if not outcome.success:
         failed = ", ".join(node.name for node in outcome.failures) or outcome.error or "see dbt's log"
         raise DemoError(f"dbt build failed ({failed}); the previous warehouse is unchanged")

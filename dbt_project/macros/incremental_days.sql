@@ -174,7 +174,8 @@
   {%- set earliest = scalar_query(
       "select cast(min(day) as date) - 1 from ("
       ~ " select min(first_event_at) as day from " ~ ref('stg_ingest__manifest')
-      ~ " where status = 'loaded' and ingested_at > " ~ sql_timestamp_literal(last_load)
+      ~ " where status = 'loaded' and dataset not in ('liquidations', 'positions')"
+      ~ " and ingested_at > " ~ sql_timestamp_literal(last_load)
       ~ " union all select min(bucket_start) from " ~ ref('int_trades__per_bucket')
       ~ " where _loaded_at > " ~ sql_timestamp_literal(last_load) ~ ") as changes") -%}
   {{ return(earliest) }}
@@ -190,4 +191,22 @@
   {%- else -%}
     ({{ column }} >= cast('{{ start }}' as timestamp))
   {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+  How a day-by-day incremental model replaces the days it rebuilds:
+    DuckDB  delete+insert on unique_key symbol_day (the days' rows are deleted, the new ones inserted);
+    Spark   insert_overwrite of the table's (symbol, <day column>) partitions: the partitions the
+            new rows fall in are replaced whole (dbt-spark sets dynamic partition overwrite), which
+            is the same days; a Parquet table on Spark has no row-level delete.
+  Used in the models' config: incremental_strategy=day_incremental_strategy(),
+  partition_by=day_partitions('trade_date').
+-#}
+{% macro day_incremental_strategy() -%}
+  {{ return('insert_overwrite' if target.type == 'spark' else 'delete+insert') }}
+{%- endmacro %}
+
+{% macro day_partitions(day_column) -%}
+  {{ return(['symbol', day_column] if target.type == 'spark' else none) }}
 {%- endmacro %}

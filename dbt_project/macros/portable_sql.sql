@@ -95,15 +95,168 @@
   string_agg({{ column }}, ', ' order by {{ ordering }})
 {%- endmacro %}
 
-{# The files matching a glob, as a relation (file_path, size_bytes, last_modified): their metadata,
-   not their content. No portable SQL lists files; another engine adds its own implementation. #}
-{% macro file_listing(glob) -%}
-  {{ return(adapter.dispatch('file_listing', 'liquidationheatmap')(glob)) }}
+
+{#- The same constructs on Spark SQL (dbt-spark; Spark 4, ANSI mode on or off). -#}
+{% macro spark__epoch_ms_to_timestamp(column) -%}
+  timestamp_millis(cast({{ column }} as bigint))
 {%- endmacro %}
-{% macro default__file_listing(glob) -%}
-  {{ exceptions.raise_compiler_error("file_listing: no implementation for adapter " ~ adapter.type()
-      ~ "; add a " ~ adapter.type() ~ "__file_listing macro") }}
+{% macro spark__timestamp_to_epoch_seconds(column) -%}
+  cast(floor(unix_micros(cast({{ column }} as timestamp)) / 1000000.0) as bigint)
 {%- endmacro %}
-{% macro duckdb__file_listing(glob) -%}
-  (select filename as file_path, size as size_bytes, last_modified from read_blob('{{ glob }}'))
+{% macro spark__epoch_seconds_to_timestamp(column) -%}
+  timestamp_seconds(cast({{ column }} as bigint))
+{%- endmacro %}
+
+{#- Text type of casts: DuckDB's varchar; Spark has no varchar without a length (string). -#}
+{% macro text_type() -%}
+  {{ return(adapter.dispatch('text_type', 'liquidationheatmap')()) }}
+{%- endmacro %}
+{% macro default__text_type() -%}
+  varchar
+{%- endmacro %}
+{% macro spark__text_type() -%}
+  string
+{%- endmacro %}
+
+{#- A list of text values (the manifest's output paths). -#}
+{% macro text_list_type() -%}
+  {{ return(adapter.dispatch('text_list_type', 'liquidationheatmap')()) }}
+{%- endmacro %}
+{% macro default__text_list_type() -%}
+  varchar[]
+{%- endmacro %}
+{% macro spark__text_list_type() -%}
+  array<string>
+{%- endmacro %}
+
+{#- The last non-null value of a window frame: DuckDB spells `ignore nulls` inside the call, Spark
+    takes it as the second argument. -#}
+{% macro last_value_ignore_nulls(expression) -%}
+  {{ return(adapter.dispatch('last_value_ignore_nulls', 'liquidationheatmap')(expression)) }}
+{%- endmacro %}
+{% macro default__last_value_ignore_nulls(expression) -%}
+  last_value({{ expression }}) ignore nulls
+{%- endmacro %}
+{% macro duckdb__last_value_ignore_nulls(expression) -%}
+  last_value({{ expression }} ignore nulls)
+{%- endmacro %}
+{% macro spark__last_value_ignore_nulls(expression) -%}
+  last_value({{ expression }}, true)
+{%- endmacro %}
+
+{#- Whole days from `earlier` to `later` (two dates): DuckDB subtracts dates to an integer, Spark to
+    an interval. -#}
+{% macro days_between(earlier, later) -%}
+  {{ return(adapter.dispatch('days_between', 'liquidationheatmap')(earlier, later)) }}
+{%- endmacro %}
+{% macro default__days_between(earlier, later) -%}
+  ({{ later }} - {{ earlier }})
+{%- endmacro %}
+{% macro spark__days_between(earlier, later) -%}
+  datediff({{ later }}, {{ earlier }})
+{%- endmacro %}
+
+{#- A date `days` days after `day` (a date). -#}
+{% macro add_days(day, days) -%}
+  {{ return(adapter.dispatch('add_days', 'liquidationheatmap')(day, days)) }}
+{%- endmacro %}
+{% macro default__add_days(day, days) -%}
+  ({{ day }} + {{ days }})
+{%- endmacro %}
+{% macro spark__add_days(day, days) -%}
+  date_add({{ day }}, {{ days }})
+{%- endmacro %}
+
+{#- numerator / denominator, null when the denominator is 0. DuckDB returns null for x / 0 already;
+    Spark under ANSI mode (the default of Spark 4 and Databricks) raises DIVIDE_BY_ZERO. -#}
+{% macro safe_divide(numerator, denominator) -%}
+  {{ return(adapter.dispatch('safe_divide', 'liquidationheatmap')(numerator, denominator)) }}
+{%- endmacro %}
+{% macro default__safe_divide(numerator, denominator) -%}
+  (({{ numerator }}) / nullif({{ denominator }}, 0))
+{%- endmacro %}
+{% macro spark__safe_divide(numerator, denominator) -%}
+  try_divide({{ numerator }}, {{ denominator }})
+{%- endmacro %}
+
+{#- Integer quotient, rounded down: DuckDB `//`, Spark `div` (both truncate toward zero for
+    negatives; the project divides non-negative numbers only). -#}
+{% macro integer_divide(numerator, denominator) -%}
+  {{ return(adapter.dispatch('integer_divide', 'liquidationheatmap')(numerator, denominator)) }}
+{%- endmacro %}
+{% macro default__integer_divide(numerator, denominator) -%}
+  cast(floor(({{ numerator }}) / ({{ denominator }})) as bigint)
+{%- endmacro %}
+{% macro duckdb__integer_divide(numerator, denominator) -%}
+  (({{ numerator }}) // ({{ denominator }}))
+{%- endmacro %}
+{% macro spark__integer_divide(numerator, denominator) -%}
+  (({{ numerator }}) div ({{ denominator }}))
+{%- endmacro %}
+
+{#- Natural logarithm: DuckDB's log() is base 10, Spark's is natural; ln() is both's natural log. -#}
+{% macro natural_log(value) -%}
+  {{ return(adapter.dispatch('natural_log', 'liquidationheatmap')(value)) }}
+{%- endmacro %}
+{% macro default__natural_log(value) -%}
+  ln({{ value }})
+{%- endmacro %}
+
+{#- Quantile `fraction` (0..1) of `column`, interpolated between neighbouring values. -#}
+{% macro quantile_cont(column, fraction) -%}
+  {{ return(adapter.dispatch('quantile_cont', 'liquidationheatmap')(column, fraction)) }}
+{%- endmacro %}
+{% macro default__quantile_cont(column, fraction) -%}
+  percentile_cont({{ fraction }}) within group (order by {{ column }})
+{%- endmacro %}
+{% macro duckdb__quantile_cont(column, fraction) -%}
+  quantile_cont({{ column }}, {{ fraction }})
+{%- endmacro %}
+
+{#- `select * except the columns`: DuckDB `exclude`, Spark `except`. -#}
+{% macro star_except(relation_alias, columns) -%}
+  {{ return(adapter.dispatch('star_except', 'liquidationheatmap')(relation_alias, columns)) }}
+{%- endmacro %}
+{% macro default__star_except(relation_alias, columns) -%}
+  {{ relation_alias }}.* exclude ({{ columns | join(', ') }})
+{%- endmacro %}
+{% macro spark__star_except(relation_alias, columns) -%}
+  {{ relation_alias }}.* except ({{ columns | join(', ') }})
+{%- endmacro %}
+
+{#- The rows of `select_sql` where `window_expression` (a window function over its output columns)
+    meets `condition` (e.g. '= 1'): DuckDB's `qualify`; Spark has none, so a subquery. -#}
+{% macro qualify_filter(select_sql, window_expression, condition) -%}
+  {{ return(adapter.dispatch('qualify_filter', 'liquidationheatmap')(select_sql, window_expression, condition)) }}
+{%- endmacro %}
+{% macro default__qualify_filter(select_sql, window_expression, condition) -%}
+  select {{ star_except('windowed', ['qualify_value']) }}
+  from (
+      select unqualified.*, {{ window_expression }} as qualify_value
+      from ({{ select_sql }}) as unqualified
+  ) as windowed
+  where qualify_value {{ condition }}
+{%- endmacro %}
+{% macro duckdb__qualify_filter(select_sql, window_expression, condition) -%}
+  select * from ({{ select_sql }}) as unqualified qualify {{ window_expression }} {{ condition }}
+{%- endmacro %}
+
+{#- One list per group (ordered) and its length: DuckDB list()/len(), Spark collect_list()/size(). -#}
+{% macro list_agg(column, ordering) -%}
+  {{ return(adapter.dispatch('list_agg', 'liquidationheatmap')(column, ordering)) }}
+{%- endmacro %}
+{% macro default__list_agg(column, ordering) -%}
+  list({{ column }} order by {{ ordering }})
+{%- endmacro %}
+{% macro spark__list_agg(column, ordering) -%}
+  transform(array_sort(collect_list(struct({{ ordering }} as k, {{ column }} as v))), x -> x.v)
+{%- endmacro %}
+{% macro list_length(list) -%}
+  {{ return(adapter.dispatch('list_length', 'liquidationheatmap')(list)) }}
+{%- endmacro %}
+{% macro default__list_length(list) -%}
+  len({{ list }})
+{%- endmacro %}
+{% macro spark__list_length(list) -%}
+  size({{ list }})
 {%- endmacro %}

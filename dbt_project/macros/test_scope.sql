@@ -12,8 +12,8 @@
                                     run before that model); `true` on any other relation and for
                                     warn-severity tests (dbt_project.yml sets it on the staging
                                     tests of models/staging/binance)
-    __truth_files_changed__         on stg_truth__positions, the rows of the truth files that are new
-                                    or changed (path, size or modification time) since the last
+    __truth_files_changed__         on stg_truth__positions, the rows of the truth files ingest
+                                    loaded (new, or again with another sha256) since the last
                                     build, which listed the files it saw in int_quality__truth_files
                                     (that model runs after these tests); `true` on any other relation.
                                     A key test then checks those files' rows among themselves: the
@@ -112,9 +112,9 @@
   {{ return(in_symbol_days('scoped.symbol', 'scoped.trade_date', days)) }}
 {% endmacro %}
 
-{#- The truth files of this relation's dataset that the previous build did not see as they are now
-    (new, or another size or modification time), as a literal list of paths: DuckDB then opens
-    only those files of the source's glob. -#}
+{#- The truth files of this relation's dataset that ingest loaded since the previous build listed
+    them in int_quality__truth_files (new files, and files loaded again with another sha256), as a
+    literal list of (symbol, file date): the engine then reads only those lake partitions. -#}
 {% macro truth_files_changed_scope(relation) %}
   {%- set datasets = {'stg_truth__positions': 'positions'} -%}
   {%- set dataset = datasets.get(relation.identifier) -%}
@@ -122,26 +122,22 @@
     {{ return('true') }}
   {%- endif -%}
   {%- set seen = adapter.get_relation(relation.database, relation.schema, 'int_quality__truth_files') -%}
-  {%- if seen is none -%}
+  {%- set manifest = adapter.get_relation(relation.database, relation.schema, 'stg_ingest__manifest') -%}
+  {%- if seen is none or manifest is none -%}
     {{ return('true') }}
   {%- endif -%}
   {%- set query -%}
-    select files.file_path
-    from {{ file_listing(truth_files_glob(dataset)) }} as files
+    select distinct loaded.symbol, cast(loaded.period as date) as file_date
+    from {{ manifest }} as loaded
     left join {{ seen }} as seen
-        on seen.dataset = '{{ dataset }}'
-        and seen.file_path = files.file_path
-        and seen.size_bytes = files.size_bytes
-        and seen.last_modified = files.last_modified
-    where seen.file_path is null
-    order by 1
+        on seen.dataset = loaded.dataset
+        and seen.file_path = loaded.source_path
+        and seen.sha256 = loaded.sha256
+    where loaded.dataset = '{{ dataset }}'
+        and loaded.status = 'loaded'
+        and seen.file_path is null
+    order by 1, 2
   {%- endset -%}
-  {%- set files = [] -%}
-  {%- for row in run_query(query) -%}
-    {%- do files.append("'" ~ (row[0] | replace("'", "''")) ~ "'") -%}
-  {%- endfor -%}
-  {%- if files | length == 0 -%}
-    {{ return('(1 = 0)') }}
-  {%- endif -%}
-  {{ return('scoped.source_file in (' ~ (files | join(', ')) ~ ')') }}
+  {%- set days = symbol_day_list(query) -%}
+  {{ return(in_symbol_days('scoped.symbol', 'scoped.file_date', days)) }}
 {% endmacro %}

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from liquidationheatmap.build_lock import BuildLocked
-from liquidationheatmap.dbt_runner import NoDataError, build_warehouse
+from liquidationheatmap.dbt_runner import NoDataError, SparkUnavailable, build_warehouse, spark_paths
 from liquidationheatmap.publish import DiskFullError
 from liquidationheatmap.settings import get_settings
 
@@ -19,8 +19,9 @@ Run `dbt build` on dbt_project/ (profiles.yml at the repository root): seeds, th
 the Parquet lake, the intermediate models (deduplicated trades, 5-minute buckets, open-interest
 changes, positions, liquidation prices, lifecycle) and the marts (fct_liquidation_heatmap,
 fct_liquidation_levels, fct_liquidation_history, fct_volume_profile_daily, dim_*), the dbt Python
-marts (fct_liquidation_clusters, the ensemble, fct_model_scores against the true liquidations in
---truth), with every dbt test and unit test. One line is printed per model and test as it finishes.
+marts (fct_liquidation_clusters, the ensemble, fct_model_scores against the true liquidations
+`ingest` loaded into the lake), with every dbt test and unit test. One line is printed per model
+and test as it finishes.
 
 dbt builds in place in a working database beside the warehouse (<stem>.working.duckdb). When
 everything succeeds, the marts the API serves are copied into a new file, checked (it opens
@@ -46,6 +47,7 @@ Examples:
   liquidationheatmap build
   liquidationheatmap build --full-refresh --memory-limit 2GB
   liquidationheatmap build --select fct_liquidation_heatmap+
+  liquidationheatmap build --target spark      # the same SQL models on Spark (docs/scale.md)
 """
 
 
@@ -69,8 +71,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--truth",
         type=Path,
         default=None,
-        help="true liquidations to score the models against (default BINANCE_DATA_PATH/truth, where "
-        "`simulate` writes them; without any, scores are empty and ensemble weights come from the seed)",
+        help="a truth folder (true liquidations and positions, as `simulate` writes in truth/) to ingest "
+        "into the lake before building; `ingest` loads the simulator's truth/ already. Without truth in "
+        "the lake, scores are empty and ensemble weights come from the seed",
+    )
+    parser.add_argument(
+        "--target",
+        choices=["dev", "spark"],
+        default="dev",
+        help="dbt target: dev (DuckDB, default) or spark (the SQL models on Apache Spark, a local[2] "
+        "session; needs `uv sync --group spark` and Java 17; Python marts are disabled there)",
     )
     parser.add_argument(
         "--no-wait",
@@ -102,8 +112,9 @@ def run(args: argparse.Namespace) -> int:
             truth=args.truth,
             debug_log=args.dbt_debug_log,
             wait=not args.no_wait,
+            target=args.target,
         )
-    except (NoDataError, BuildLocked) as error:
+    except (NoDataError, BuildLocked, SparkUnavailable) as error:
         console.print(f"[red]build: {error}", highlight=False, soft_wrap=True)
         return 2
     except DiskFullError as error:
@@ -113,6 +124,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for node in outcome.warnings:
         console.print(f"[yellow]warning[/yellow] {node.name}: {node.message}", highlight=False)
+    if args.target == "spark":
+        # Spark builds its tables in place; the DuckDB warehouse (and what the API serves) is untouched.
+        warehouse = spark_paths(warehouse)["DBT_SPARK_WAREHOUSE"]
     if not outcome.success:
         for node in outcome.failures:
             console.print(

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from liquidationheatmap.archive_layout import KLINE_INTERVALS
 from liquidationheatmap.commands.arguments import dataset_names, iso_date
-from liquidationheatmap.datasets import DATASETS, DEFAULT_DATASETS, MARKETS
+from liquidationheatmap.datasets import DATASETS, DEFAULT_DATASETS, MARKETS, TRUTH_DATASETS
 from liquidationheatmap.download import (
     DEFAULT_BASE_URL,
     DOWNLOADED,
@@ -51,7 +51,7 @@ exponential backoff. A 404 is recorded as missing (not an error) and the missing
 the end. Exit status: 0 when every file is present, downloaded or missing; 1 when any file failed
 (including a checksum that still does not match after the retries); 2 for bad arguments.
 
-Datasets: {", ".join(DATASETS)} (default {",".join(DEFAULT_DATASETS)}).
+Datasets: {", ".join(d for d in DATASETS if d not in TRUTH_DATASETS)} (default {",".join(DEFAULT_DATASETS)}).
 
 Example:
   liquidationheatmap download --symbol BTCUSDT ETHUSDT --datasets aggTrades,metrics,fundingRate \\

@@ -31,7 +31,8 @@ load and its bad lines go to <lake>/_manifest/bad_lines/<stem>-<run_id>.csv with
 Exit status: 0 all files loaded or unchanged, 1 some file rejected (listed at the end),
 2 nothing done (missing folder, bad option, another ingest holds the lake). See docs/ingest.md.
 
-Datasets: {", ".join(DATASETS)} (default: all).
+Datasets: {", ".join(DATASETS)} (default: all). liquidations and positions are the simulator's ground
+truth (its `truth/` folder beside `data/`), loaded into the lake the same way so dbt reads them there.
 
 Example:
   liquidationheatmap ingest --data-dir data/raw --symbol BTCUSDT --datasets aggTrades,metrics \\

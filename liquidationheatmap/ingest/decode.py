@@ -24,6 +24,9 @@ NULLABLE_COLUMNS: dict[str, frozenset[str]] = {
             "sum_taker_long_short_vol_ratio",
         }
     ),
+    # Truth positions: no liquidation price when the position cannot be liquidated, no closing
+    # time while it is open.
+    "positions": frozenset({"liquidation_price", "closed_at"}),
 }
 TEXT_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # Valid epoch ranges per unit: exactly 13 digits (ms) or 16 digits (µs).

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from liquidationheatmap.archive_layout import TRUTH_DIR, ArchiveFile, UnknownFileName, parse_archive_path
+from liquidationheatmap.archive_layout import ArchiveFile, UnknownFileName, parse_archive_path
 from liquidationheatmap.datasets import get_spec
 
 SOURCE_SUFFIXES = (".zip", ".csv")
@@ -44,12 +44,7 @@ def _walk(data_dir: Path, skip: Path | None) -> list[Path]:
     for root, dirs, names in os.walk(data_dir):
         root_path = Path(root)
         dirs[:] = sorted(
-            d
-            for d in dirs
-            if not d.startswith(".")
-            and (skip is None or (root_path / d).resolve() != skip)
-            # The simulator's ground truth sits beside its archive; it is not Binance data.
-            and not (root_path == data_dir and d == TRUTH_DIR)
+            d for d in dirs if not d.startswith(".") and (skip is None or (root_path / d).resolve() != skip)
         )
         found.extend(
             root_path / name
@@ -96,7 +91,8 @@ def discover(
 ) -> Discovery:
     """Every `.zip`/`.csv` under data_dir, filtered and de-duplicated.
 
-    Not looked at: the lake, hidden folders, and the simulator's `truth/` folder at the top of data_dir.
+    Not looked at: the lake and hidden folders. The simulator's `truth/` folder (positions and
+    liquidations) is ingested like the archive: dbt reads truth from the lake.
 
     Files whose names are not Binance's are kept with `name_error` set: they are rejected, whatever
     the filters, so a stray file is reported rather than silently ignored.

@@ -1,7 +1,7 @@
 """One real build of issue 5's dbt models on a small simulated market with its truth.
 
-Two simulated days of BTCUSDT, ingested, then `build_warehouse` with the simulator's truth folder
-and the ensemble weights given as a var ({binance_standard: 1, funding_adjusted: 0}), so the
+Two simulated days of BTCUSDT and the simulator's truth, ingested, then `build_warehouse` with
+the ensemble weights given as a var ({binance_standard: 1, funding_adjusted: 0}), so the
 ensemble must come out equal to binance_standard everywhere. Built once per session; the tests
 read the warehouse read-only.
 """
@@ -40,14 +40,9 @@ def scored_build(tmp_path_factory: pytest.TempPathFactory) -> ScoredBuild:
     simulate_market(
         raw, ["BTCUSDT"], START, days=DAYS, trades_per_day=TRADES_PER_DAY, seed=11, show_progress=False
     )
-    ingest_archive(
-        raw / "data",
-        lake,
-        datasets=["aggTrades", "metrics", "fundingRate", "bookDepth"],
-        show_progress=False,
-        workers=1,
-    )
-    outcome = build_warehouse(lake, warehouse, truth=raw / "truth", extra_vars={"ensemble_weights": WEIGHTS})
+    # The archive and the simulator's truth/ beside it: ingest loads both into the lake.
+    ingest_archive(raw, lake, show_progress=False, workers=1)
+    outcome = build_warehouse(lake, warehouse, extra_vars={"ensemble_weights": WEIGHTS})
     assert outcome.success, [(n.name, n.message) for n in outcome.failures] or outcome.error
     yield ScoredBuild(raw, warehouse, outcome)
     shutil.rmtree(root, ignore_errors=True)

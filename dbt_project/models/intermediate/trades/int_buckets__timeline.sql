@@ -58,7 +58,7 @@ running as (
             partition by symbol order by bucket_number, is_candle
             rows between unbounded preceding and current row
         ) as cum_log_shrink,
-        last_value(open_interest ignore nulls) over (
+        {{ last_value_ignore_nulls("open_interest") }} over (
             partition by symbol order by bucket_number, is_candle
             rows between unbounded preceding and current row
         ) as open_interest_latest

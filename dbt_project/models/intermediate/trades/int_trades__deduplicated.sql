@@ -1,8 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=day_incremental_strategy(),
         unique_key='symbol_day',
+        partition_by=day_partitions('trade_date'),
         on_schema_change='fail'
     )
 }}
@@ -66,7 +67,7 @@ deduplicated as (
         quantity,
         notional_usdt,
         taker_side,
-        symbol || '/' || cast(trade_date as varchar) as symbol_day,
+        symbol || '/' || cast(trade_date as {{ text_type() }}) as symbol_day,
         cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as _loaded_at
 
     from numbered

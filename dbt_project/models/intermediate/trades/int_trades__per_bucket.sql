@@ -1,8 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=day_incremental_strategy(),
         unique_key='symbol_day',
+        partition_by=day_partitions('trade_date'),
         on_schema_change='fail'
     )
 }}
@@ -40,7 +41,7 @@ per_bucket as (
         sum(case when taker_side = 'buy' then notional_usdt else 0 end) as taker_buy_notional,
         sum(case when taker_side = 'sell' then notional_usdt else 0 end) as taker_sell_notional,
         count(*) as trade_count,
-        symbol || '/' || cast(bucket_date as varchar) as symbol_day,
+        symbol || '/' || cast(bucket_date as {{ text_type() }}) as symbol_day,
         max(_loaded_at) as _loaded_at
 
     from bucketed

@@ -23,12 +23,12 @@ gaps as (
     select
         dataset,
         symbol,
-        cast(day + 1 as varchar) || case when next_day - day > 2
-            then ' .. ' || cast(next_day - 1 as varchar) else '' end as missing_range,
-        next_day - day - 1 as missing_days,
+        cast({{ add_days('day', 1) }} as {{ text_type() }}) || case when {{ days_between('day', 'next_day') }} > 2
+            then ' .. ' || cast({{ add_days('next_day', -1) }} as {{ text_type() }}) else '' end as missing_range,
+        {{ days_between('day', 'next_day') }} - 1 as missing_days,
         day
     from with_next
-    where next_day - day > 1
+    where {{ days_between('day', 'next_day') }} > 1
 
 ),
 
@@ -39,9 +39,9 @@ coverage as (
         symbol,
         min(day) as first_day,
         max(day) as last_day,
-        max(day) - min(day) + 1 as days_in_range,
+        {{ days_between('min(day)', 'max(day)') }} + 1 as days_in_range,
         count(*) as days_present,
-        max(day) - min(day) + 1 - count(*) as days_missing,
+        {{ days_between('min(day)', 'max(day)') }} + 1 - count(*) as days_missing,
         sum(row_count) as row_count,
         sum(case when expected_rows is not null then greatest(expected_rows - row_count, 0) else 0 end)
             as intraday_rows_missing

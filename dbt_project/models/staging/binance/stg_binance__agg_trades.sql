@@ -2,14 +2,14 @@ with
 
 source as (
 
-    select * from {{ source('binance', 'agg_trades') }}
+    select * from {{ lake_scan('aggTrades') }}
 
 ),
 
 renamed as (
 
     select
-        cast(symbol as varchar) as symbol,
+        cast(symbol as {{ text_type() }}) as symbol,
         cast(date as date) as trade_date,
         cast(agg_trade_id as bigint) as agg_trade_id,
         cast(price as double) as price,

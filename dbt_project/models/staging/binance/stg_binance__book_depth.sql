@@ -1,4 +1,4 @@
-{%- set depth_source = source('binance', 'book_depth') -%}
+{%- set depth_source = lake_scan('bookDepth') -%}
 with
 
 {% if lake_has('bookDepth') %}
@@ -12,9 +12,9 @@ source as (
 source as (
 
     select
-        cast(null as varchar) as symbol,
+        cast(null as {{ text_type() }}) as symbol,
         cast(null as date) as date,
-        cast(null as timestamp) as "timestamp",
+        cast(null as timestamp) as {{ adapter.quote("timestamp") }},
         cast(null as double) as percentage,
         cast(null as double) as depth,
         cast(null as double) as notional
@@ -26,9 +26,9 @@ source as (
 renamed as (
 
     select
-        cast(symbol as varchar) as symbol,
+        cast(symbol as {{ text_type() }}) as symbol,
         cast(date as date) as snapshot_date,
-        cast("timestamp" as timestamp) as snapshot_at,
+        cast({{ adapter.quote("timestamp") }} as timestamp) as snapshot_at,
         cast(percentage as double) as depth_percentage,
         case when percentage < 0 then 'bid' else 'ask' end as book_side,
         cast(depth as double) as depth_quantity,

@@ -1,4 +1,4 @@
-{%- set funding_source = source('binance', 'funding_rate') -%}
+{%- set funding_source = lake_scan('fundingRate') -%}
 with
 
 {% if lake_has('fundingRate') %}
@@ -12,7 +12,7 @@ source as (
 source as (
 
     select
-        cast(null as varchar) as symbol,
+        cast(null as {{ text_type() }}) as symbol,
         cast(null as date) as date,
         cast(null as bigint) as calc_time,
         cast(null as integer) as funding_interval_hours,
@@ -25,7 +25,7 @@ source as (
 renamed as (
 
     select
-        cast(symbol as varchar) as symbol,
+        cast(symbol as {{ text_type() }}) as symbol,
         cast(date as date) as funding_date,
         {{ epoch_ms_to_timestamp('calc_time') }} as funded_at,
         cast(funding_interval_hours as integer) as funding_interval_hours,

@@ -5,14 +5,14 @@ with
 
 source as (
 
-    select * from {{ source('binance', 'metrics') }}
+    select * from {{ lake_scan('metrics') }}
 
 ),
 
 renamed as (
 
     select
-        cast(symbol as varchar) as symbol,
+        cast(symbol as {{ text_type() }}) as symbol,
         cast(date as date) as file_date,
         cast(create_time as timestamp) as create_time,
         case

@@ -1,4 +1,4 @@
-{%- set manifest_source = source('ingest', 'manifest') -%}
+{%- set manifest_source = lake_scan('_manifest') -%}
 with
 
 {% if lake_has('_manifest') %}
@@ -12,16 +12,16 @@ source as (
 source as (
 
     select
-        cast(null as varchar) as run_id, cast(null as timestamp) as ingested_at,
-        cast(null as varchar) as source_path, cast(null as varchar) as file_name,
-        cast(null as varchar) as dataset, cast(null as varchar) as symbol, cast(null as varchar) as market,
-        cast(null as varchar) as frequency, cast(null as varchar) as period,
-        cast(null as varchar) as kline_interval, cast(null as bigint) as size_bytes,
-        cast(null as varchar) as sha256, cast(null as varchar) as checksum_verdict,
+        cast(null as {{ text_type() }}) as run_id, cast(null as timestamp) as ingested_at,
+        cast(null as {{ text_type() }}) as source_path, cast(null as {{ text_type() }}) as file_name,
+        cast(null as {{ text_type() }}) as dataset, cast(null as {{ text_type() }}) as symbol, cast(null as {{ text_type() }}) as market,
+        cast(null as {{ text_type() }}) as frequency, cast(null as {{ text_type() }}) as period,
+        cast(null as {{ text_type() }}) as kline_interval, cast(null as bigint) as size_bytes,
+        cast(null as {{ text_type() }}) as sha256, cast(null as {{ text_type() }}) as checksum_verdict,
         cast(null as bigint) as rows_loaded, cast(null as bigint) as rows_rejected,
         cast(null as timestamp) as first_event_time, cast(null as timestamp) as last_event_time,
-        cast(null as varchar) as status, cast(null as varchar) as reason,
-        cast(null as varchar[]) as output_paths
+        cast(null as {{ text_type() }}) as status, cast(null as {{ text_type() }}) as reason,
+        cast(null as {{ text_list_type() }}) as output_paths
     where 1 = 0
 
 ),
@@ -30,25 +30,25 @@ source as (
 renamed as (
 
     select
-        cast(run_id as varchar) as run_id,
+        cast(run_id as {{ text_type() }}) as run_id,
         cast(ingested_at as timestamp) as ingested_at,
-        cast(source_path as varchar) as source_path,
-        cast(file_name as varchar) as file_name,
-        cast(dataset as varchar) as dataset,
-        cast(symbol as varchar) as symbol,
-        cast(market as varchar) as market,
-        cast(frequency as varchar) as frequency,
-        cast(period as varchar) as period,
-        cast(kline_interval as varchar) as kline_interval,
+        cast(source_path as {{ text_type() }}) as source_path,
+        cast(file_name as {{ text_type() }}) as file_name,
+        cast(dataset as {{ text_type() }}) as dataset,
+        cast(symbol as {{ text_type() }}) as symbol,
+        cast(market as {{ text_type() }}) as market,
+        cast(frequency as {{ text_type() }}) as frequency,
+        cast(period as {{ text_type() }}) as period,
+        cast(kline_interval as {{ text_type() }}) as kline_interval,
         cast(size_bytes as bigint) as size_bytes,
-        cast(sha256 as varchar) as sha256,
-        cast(checksum_verdict as varchar) as checksum_verdict,
+        cast(sha256 as {{ text_type() }}) as sha256,
+        cast(checksum_verdict as {{ text_type() }}) as checksum_verdict,
         cast(rows_loaded as bigint) as rows_loaded,
         cast(rows_rejected as bigint) as rows_rejected,
         cast(first_event_time as timestamp) as first_event_at,
         cast(last_event_time as timestamp) as last_event_at,
-        cast(status as varchar) as status,
-        cast(reason as varchar) as reason,
+        cast(status as {{ text_type() }}) as status,
+        cast(reason as {{ text_type() }}) as reason,
         output_paths
 
     from source

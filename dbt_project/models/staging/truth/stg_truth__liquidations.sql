@@ -1,13 +1,13 @@
 {#-
   True liquidations, typed and renamed. The rows are Binance forceOrder events (the simulator's
-  truth/liquidations today, a live `!forceOrder@arr` recorder later), so `side` is the closing
-  order's side: SELL liquidates a long, BUY a short. `position_side` says which.
+  truth/liquidations loaded into the lake by ingest; a live `!forceOrder@arr` recorder later), so
+  `side` is the closing order's side: SELL liquidates a long, BUY a short. `position_side` says which.
   Exact duplicates (the same event recorded twice) are kept once.
   A table, unlike the other staging models: seven tests and three scoring models read it, and each
-  would parse the CSV files again.
+  would scan the lake files again.
 -#}
 {{ config(materialized='table') }}
-{%- set liquidations_source = source('truth', 'liquidations') -%}
+{%- set liquidations_source = lake_scan('liquidations') -%}
 with
 
 {% if 'liquidations' in var('truth_datasets') %}
@@ -21,12 +21,12 @@ source as (
 source as (
 
     select
-        cast(null as varchar) as symbol, cast(null as bigint) as time, cast(null as varchar) as side,
-        cast(null as varchar) as order_type, cast(null as varchar) as time_in_force,
+        cast(null as {{ text_type() }}) as symbol, cast(null as bigint) as time, cast(null as {{ text_type() }}) as side,
+        cast(null as {{ text_type() }}) as order_type, cast(null as {{ text_type() }}) as time_in_force,
         cast(null as double) as original_quantity, cast(null as double) as price,
-        cast(null as double) as average_price, cast(null as varchar) as order_status,
+        cast(null as double) as average_price, cast(null as {{ text_type() }}) as order_status,
         cast(null as double) as last_fill_quantity, cast(null as double) as accumulated_fill_quantity,
-        cast(null as varchar) as filename
+        cast(null as date) as date
     where 1 = 0
 
 ),
@@ -35,15 +35,15 @@ source as (
 typed as (
 
     select distinct
-        cast(symbol as varchar) as symbol,
+        cast(symbol as {{ text_type() }}) as symbol,
         cast(time as bigint) as event_time_ms,
-        cast(side as varchar) as order_side,
-        cast(order_type as varchar) as order_type,
-        cast(time_in_force as varchar) as time_in_force,
+        cast(side as {{ text_type() }}) as order_side,
+        cast(order_type as {{ text_type() }}) as order_type,
+        cast(time_in_force as {{ text_type() }}) as time_in_force,
         cast(original_quantity as double) as original_quantity,
         cast(price as double) as order_price,
         cast(average_price as double) as average_price,
-        cast(order_status as varchar) as order_status,
+        cast(order_status as {{ text_type() }}) as order_status,
         cast(last_fill_quantity as double) as last_fill_quantity,
         cast(accumulated_fill_quantity as double) as accumulated_fill_quantity
     from source
