@@ -191,20 +191,26 @@ def test_ensemble_scores_equal_the_model_it_is_made_of(db):
 
 def test_only_the_oracle_reads_the_true_positions(scored_build):
     manifest = json.loads((scored_build.warehouse.parent / "dbt_target" / "manifest.json").read_text())
-    readers = {
-        node["name"]
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model"
-        and "model.liquidationheatmap.stg_truth__positions" in node["depends_on"]["nodes"]
-    }
-    assert readers == {"int_scoring__window_oracle_cells"}
-    oracle_readers = {
-        node["name"]
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model"
-        and "model.liquidationheatmap.int_scoring__window_oracle_cells" in node["depends_on"]["nodes"]
-    }
-    assert oracle_readers == {"fct_model_scores"}
+    nodes = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
+    positions = "model.liquidationheatmap.stg_truth__positions"
+    oracle = "model.liquidationheatmap.int_scoring__window_oracle_cells"
+    readers = {node["name"] for node in nodes.values() if positions in node["depends_on"]["nodes"]}
+    # Besides the oracle only the data-quality listing of the truth files (paths and sizes) reads them.
+    assert readers == {"int_scoring__window_oracle_cells", "int_quality__truth_files"}
+
+    def ancestors(uid: str, seen: set[str]) -> set[str]:
+        for parent in nodes.get(uid, {}).get("depends_on", {}).get("nodes", []):
+            if parent not in seen:
+                seen.add(parent)
+                ancestors(parent, seen)
+        return seen
+
+    model_marts = [uid for uid, node in nodes.items() if node["name"].startswith("fct_liquidation_")]
+    model_marts.append("model.liquidationheatmap.fct_ensemble_weights")
+    assert len(model_marts) >= 7
+    for uid in model_marts:
+        upstream = ancestors(uid, set())
+        assert positions not in upstream and oracle not in upstream, uid
 
 
 def test_the_fit_on_the_train_windows_gives_weights_on_the_simplex_for_every_variant(db):
