@@ -260,3 +260,20 @@ def test_dbt_docs_block_is_the_scoring_definitions_page():
     assert block[0] == "{% docs model_scoring %}\n"
     assert block[-1] == "{% enddocs %}\n"
     assert "".join(block[2:-1]) == page
+
+
+def test_score_prints_every_model_beside_the_references_for_both_horizons(scored_build, capsys):
+    from liquidationheatmap.cli import main
+
+    assert main(["score", "--warehouse", str(scored_build.warehouse), "--markdown"]) == 0
+    text = capsys.readouterr().out
+    tables = [line for line in text.splitlines() if line.startswith("**BTCUSDT")]
+    assert len(tables) == 4  # train and test x 1 h and 4 h
+    assert sum("· 1 h ·" in t for t in tables) == 2 and sum("· 4 h ·" in t for t in tables) == 2
+    for name in ("binance_standard", "funding_adjusted", "ensemble"):
+        assert text.count(f"| {name} |") == 4
+    for name in ("oracle", "uniform", "proximity"):
+        assert text.count(f"| {name} (ref.) |") == 4
+    assert main(["score", "--warehouse", str(scored_build.warehouse), "--horizon", "4"]) == 0
+    terminal = capsys.readouterr().out
+    assert "· 4 h ·" in terminal and "· 1 h ·" not in terminal and "bootstrap interval" in terminal

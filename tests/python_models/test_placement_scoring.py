@@ -149,3 +149,15 @@ def test_score_models_puts_every_model_beside_the_references_with_intervals_arou
     again = score_models(grid, maps, true, history, truth_rows, periods=periods, draws=200, seed=12)
     pd.testing.assert_frame_equal(scores, again)
     assert SYMBOL in set(scores["symbol"])
+
+
+def test_without_an_oracle_skill_is_measured_against_a_perfect_overlap():
+    grid, maps, true = several_days()
+    without_oracle = maps[maps["model"] != "oracle"]
+    history = pd.DataFrame(columns=["symbol", "model", "bucket_start", "side", "liquidated_notional"])
+    truth_rows = pd.DataFrame(columns=["symbol", "time", "side", "price", "quantity"])
+    periods = {"test": (START, START + pd.Timedelta("6D"))}
+    scores = score_models(grid, without_oracle, true, history, truth_rows, periods=periods, draws=50)
+    table = scores[(scores["side"] == "all") & scores["horizon_hours"].notna()].set_index(["model", "metric"])
+    assert "oracle" not in set(scores["model"])
+    assert table.loc[("m", "skill"), "value"] == pytest.approx((9 / 21 - 0.1) / (1 - 0.1))
