@@ -153,10 +153,16 @@ class VolumeProfile(BaseModel):
 class ModelScore(BaseModel):
     symbol: str
     model: str
+    kind: str = Field(description="model, or reference (uniform, proximity, oracle)")
     side: str
     period: str
+    horizon_hours: int | None = Field(
+        description="window of the placement metrics; null for calibration and hourly_correlation"
+    )
     metric: str
     value: float | None = Field(description="null where the metric is undefined; n says why")
+    low: float | None = Field(default=None, description="90 % day-block bootstrap interval (overlap, skill)")
+    high: float | None = None
     n: float | None
 
 

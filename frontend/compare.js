@@ -4,15 +4,17 @@
 (async () => {
   LH.nav("compare");
   const el = Object.fromEntries(
-    ["symbol", "model-a", "model-b", "timeframe", "status", "scores-status", "scores", "plot-a", "plot-b", "title-a", "title-b"]
+    ["symbol", "model-a", "model-b", "timeframe", "horizon", "status", "scores-status", "scores", "plot-a", "plot-b", "title-a", "title-b"]
       .map((id) => [id, document.getElementById(id)]),
   );
   const METRICS = [
-    ["zone_hit_rate", "zone hit rate", "max"],
-    ["median_distance_pct", "median distance %", "min"],
-    ["hourly_correlation", "hourly correlation", "max"],
+    ["overlap", "overlap", "max"],
+    ["skill", "skill", "max"],
+    ["emd_pct", "emd %", "min"],
     ["calibration", "calibration", "one"],
+    ["hourly_correlation", "hourly correlation", "max"],
   ];
+  const REFERENCES = ["oracle", "uniform", "proximity"];
   let symbols;
   let health;
   try {
@@ -56,42 +58,51 @@
       LH.status(el["scores-status"], "error", error.message);
       return;
     }
-    const rows = data.scores.filter((s) => s.side === "all");
+    const horizon = Number(el.horizon.value);
+    // Placement metrics of the chosen horizon; calibration and correlation are per period (no horizon).
+    const rows = data.scores.filter((s) => s.side === "all" && (s.horizon_hours === null || s.horizon_hours === horizon));
     if (!rows.length) {
       LH.status(el["scores-status"], "empty", "No scores for this symbol.");
       el.scores.replaceChildren();
       return;
     }
     const periods = [...new Set(rows.map((r) => r.period))];
-    const models = [...new Set(rows.map((r) => r.model))];
+    const names = [...new Set(rows.map((r) => r.model))];
+    const models = names.filter((m) => !REFERENCES.includes(m));
+    const references = REFERENCES.filter((m) => names.includes(m));
     const table = document.createElement("table");
     table.className = "scores";
     const head = table.createTHead().insertRow();
-    for (const text of ["model · period", ...METRICS.map((m) => m[1])]) {
+    for (const text of ["map · period", ...METRICS.map((m) => m[1])]) {
       const th = document.createElement("th");
       th.textContent = text;
       head.appendChild(th);
     }
     const body = table.createTBody();
     for (const period of periods) {
-      for (const model of models) {
+      for (const model of [...models, ...references]) {
         const tr = body.insertRow();
-        tr.insertCell().textContent = `${LH.MODEL_LABELS[model] || model} · ${period}`;
+        const reference = references.includes(model);
+        if (reference) tr.className = "reference";
+        tr.insertCell().textContent = `${LH.MODEL_LABELS[model] || model}${reference ? " (reference)" : ""} · ${period}`;
         for (const [metric, , direction] of METRICS) {
           const cell = tr.insertCell();
           const row = rows.find((r) => r.model === model && r.period === period && r.metric === metric);
-          const peers = rows.filter((r) => r.period === period && r.metric === metric);
+          // The best is chosen among the models only: reference maps are yardsticks.
+          const peers = rows.filter((r) => r.period === period && r.metric === metric && models.includes(r.model));
           if (!row || row.value === null) {
             cell.textContent = "–";
             continue;
           }
-          cell.textContent = row.value.toFixed(3);
-          if (row.value === best(peers, direction)) cell.className = "best";
+          const interval = row.low !== null && row.high !== null ? ` [${row.low.toFixed(2)}, ${row.high.toFixed(2)}]` : "";
+          cell.textContent = row.value.toFixed(3) + interval;
+          if (!reference && row.value === best(peers, direction)) cell.className = "best";
         }
       }
     }
     el.scores.replaceChildren(table);
-    LH.status(el["scores-status"], "ready", "Side: longs and shorts pooled. Best per period and metric in green.");
+    LH.status(el["scores-status"], "ready",
+      `Side: longs and shorts pooled · ${horizon} h windows. Best model per period and metric in green; reference maps in grey.`);
   }
 
   const newest = LH.latest();
@@ -130,6 +141,7 @@
     heatmaps();
   });
   for (const id of ["model-a", "model-b", "timeframe"]) el[id].addEventListener("change", heatmaps);
+  el.horizon.addEventListener("change", scores);
   scores();
   heatmaps();
 })();

@@ -2,7 +2,8 @@
 
 ``combine`` serves every mart with one value per key (heatmap, history); ``combine_levels`` also
 carries the levels' per-bin liquidation price and measurement columns. ``fit_weights`` picks the weights
-on the simplex that maximise the zone hit rate on the rows it is given (the training period only).
+on the simplex that maximise the path-conditioned overlap (python_models.scoring) on the windows it
+is given (the training period only), for any number of model variants.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 import pandas as pd
 
-from python_models.density import heatmap_with_truth, top_density_mask_sorted
+from python_models.scoring import CELL_COLUMNS, WindowLayout, overlap_and_emd
 from python_models.truth import require_columns
 
 ENSEMBLE_MODEL = "ensemble"
@@ -31,8 +32,10 @@ LEVEL_OUTPUT_COLUMNS = [
     "measured_at",
     "current_price",
 ]
-# Hit rates closer than this are ties; ties go to the weights nearest to equal weights.
+# Overlaps closer than this are ties; ties go to the weights nearest to equal weights.
 _TIE_TOLERANCE = 1e-12
+# The largest simplex grid fit_weights searches (231 points for 3 variants at 0.05, 1,771 for 4).
+MAX_GRID_POINTS = 2_000
 
 
 def normalise_weights(weights: Mapping[str, float], models: list[str] | tuple[str, ...]) -> dict[str, float]:
@@ -158,97 +161,68 @@ def simplex_grid(n_models: int, step: float) -> Iterator[tuple[float, ...]]:
         yield tuple((bounds[i + 1] - bounds[i] - 1) / steps for i in range(n_models))
 
 
-def _union_matrix(
-    predictions: Mapping[str, pd.DataFrame],
-    truth: pd.DataFrame,
-    price_bin_size: float | Mapping[str, float],
-    bucket: str | pd.Timedelta | None,
-) -> tuple[pd.DataFrame, np.ndarray, list[str], float]:
-    names = sorted(map(str, predictions))
-    long = pd.concat(
-        [frame.assign(model=name) for name, frame in ((str(k), v) for k, v in predictions.items())],
-        ignore_index=True,
-    )
-    rows, scored = heatmap_with_truth(long, truth, price_bin_size=price_bin_size, bucket=bucket)
-    keys = ["symbol", "bucket_start", "side", "bin"]
-    wide = rows.pivot_table(
-        index=[*keys, "truth_notional"],
-        columns="model",
-        values="live_notional",
-        aggfunc="sum",
-        fill_value=0.0,
-    )
-    wide = wide.reindex(columns=names, fill_value=0.0).reset_index()
-    return wide, wide[names].to_numpy(dtype="float64"), names, float(scored["notional"].sum())
+def grid_step(n_models: int, step: float, max_points: int = MAX_GRID_POINTS) -> float:
+    """``step``, or the first coarser step (1/k for k = 10, 8, 5, 4, 2, 1) whose simplex grid has at
+    most ``max_points`` points: with many variants a 0.05 grid is too large to search."""
+    candidates = [step, *(1 / k for k in (10, 8, 5, 4, 2, 1) if 1 / k > step)]
+    for candidate in candidates:
+        steps = round(1 / candidate)
+        if math.comb(steps + n_models - 1, n_models - 1) <= max_points:
+            return candidate
+    return 1.0
 
 
 def fit_weights(
-    predictions: Mapping[str, pd.DataFrame],
-    truth: pd.DataFrame,
+    windows: pd.DataFrame,
+    cells: pd.DataFrame,
+    truth_cells: pd.DataFrame,
     *,
-    price_bin_size: float | Mapping[str, float],
-    bucket: str | pd.Timedelta | None = None,
     step: float = 0.05,
-    top_share: float = 0.2,
+    horizon_hours: int | None = None,
 ) -> dict[str, float]:
-    """Ensemble weights that maximise the zone hit rate of the combined heatmap on these rows.
+    """Ensemble weights that maximise the path-conditioned overlap of the combined map.
 
-    ``predictions``: model -> heatmap at bucket resolution (symbol, bucket_start, price_bin, side,
-    live_notional), ``truth``: true liquidations (see truth.prepare_truth). Pass only the training
-    period: the function sees nothing else, so there is no look-ahead. Grid search over the simplex in
-    steps of ``step``; the objective is the pooled hit rate over symbols and sides (true notional in
-    the combined heatmap's top ``top_share`` bins one bucket before / all judged true notional). Ties
-    (within 1e-12) go to the higher truth-weighted density share (see _density_share), then to the
-    weights nearest to equal weights, then to the first in grid order; with no judged truth at all
-    every point ties, so the result is the grid point nearest equal weights.
+    ``windows``, ``cells`` (one map per model variant, CELL_COLUMNS of python_models.scoring) and
+    ``truth_cells``: the training windows only; the function sees nothing else, so there is no
+    look-ahead. The combined map of a window is sum_m w_m x the variant's live notional per bin
+    (then normalised, as any map is), and the objective is its overlap averaged over the windows
+    with their true liquidated notional as weights (scoring.placement_by_window), on one horizon
+    (``horizon_hours``, default the shortest given). Grid search over the simplex in steps of
+    ``step`` (coarsened by grid_step for many variants); ties (within 1e-12) go to the weights
+    nearest to equal weights, then to the first in grid order. With no judged window every point
+    ties and the result is the grid point nearest equal weights. Works for any number of variants.
     """
-    if not predictions:
-        raise ValueError("fit_weights: no model predictions given")
-    wide, matrix, names, total = _union_matrix(predictions, truth, price_bin_size, bucket)
-    # A group (symbol, bucket, side) without truth in the next bucket adds 0 to the hit rate and to
-    # the density share whatever the weights: rank only the groups that hold truth.
-    groups = wide.groupby(["symbol", "bucket_start", "side"], sort=False).ngroup().to_numpy()
-    with_truth = np.bincount(groups, weights=wide["truth_notional"].to_numpy())[groups] > 0
-    wide, matrix = wide.loc[with_truth].reset_index(drop=True), matrix[with_truth]
-    groups = wide.groupby(["symbol", "bucket_start", "side"], sort=False).ngroup().to_numpy()
-    # Sort once by group and bin (the tie key), so each grid point only sorts by value.
-    presorted = np.lexsort((wide["bin"].to_numpy(), groups))
-    groups, matrix = groups[presorted], matrix[presorted]
-    truth_notional = wide["truth_notional"].to_numpy()[presorted]
+    require_columns(cells, CELL_COLUMNS, "model cells")
+    names = sorted(cells["model"].astype(str).unique())
+    if not names:
+        raise ValueError("fit_weights: no model cells given")
+    if horizon_hours is None and len(windows):
+        horizon_hours = int(windows["horizon_hours"].min())
+    chosen = windows[windows["horizon_hours"] == horizon_hours] if len(windows) else windows
+    layout = WindowLayout(chosen)
+    q = layout.dense(truth_cells, "liquidated_notional")
+    q_total = layout.per_window(q)
+    judged = q_total > 0
+    step = grid_step(len(names), step)
+    grid = np.asarray(list(simplex_grid(len(names), step)), dtype="float64")
     equal = np.full(len(names), 1 / len(names))
-    best_key: tuple[float, float, float] | None = None
-    best_weights: tuple[float, ...] = tuple(equal)
-    for candidate in simplex_grid(len(names), step):
-        w = np.asarray(candidate)
-        combined = matrix @ w
-        mask = top_density_mask_sorted(groups, combined, top_share)
-        hit = float(truth_notional[mask].sum() / total) if total > 0 else 0.0
-        key = (hit, _density_share(groups, combined, truth_notional, total), -float(np.sum((w - equal) ** 2)))
-        if best_key is None or _better(key, best_key):
-            best_key, best_weights = key, candidate
-    return dict(zip(names, best_weights, strict=True))
-
-
-def _density_share(
-    groups: np.ndarray, combined: np.ndarray, truth_notional: np.ndarray, total: float
-) -> float:
-    """Truth-weighted share of each bucket's density that sat in the bins where liquidations came.
-
-    A smooth companion to the hit rate (which is flat over wide ranges of weights): among weights with
-    the same hit rate it prefers the ones that put more of the density where the truth was.
-    """
-    if total <= 0:
-        return 0.0
-    per_group = np.bincount(groups, weights=combined)
-    share = np.divide(combined, per_group[groups], out=np.zeros_like(combined), where=per_group[groups] > 0)
-    return float((share * truth_notional).sum() / total)
-
-
-def _better(key: tuple[float, ...], best: tuple[float, ...]) -> bool:
-    """Lexicographic comparison where values closer than _TIE_TOLERANCE count as equal."""
-    for value, incumbent in zip(key, best, strict=True):
-        if value > incumbent + _TIE_TOLERANCE:
-            return True
-        if value < incumbent - _TIE_TOLERANCE:
-            return False
-    return False
+    closeness = -((grid - equal) ** 2).sum(axis=1)
+    if not judged.any():
+        return dict(zip(names, grid[int(np.argmax(closeness))], strict=True))
+    # Only the judged windows matter: lay them out again on their own.
+    layout = WindowLayout(layout.windows[judged])
+    q = layout.dense(truth_cells, "liquidated_notional")
+    q_share = q / layout.per_window(q)[layout.slot_window]
+    weight = layout.per_window(q)
+    by_model = dict(tuple(cells.groupby(cells["model"].astype(str), sort=True)))
+    matrix = np.column_stack([layout.dense(by_model[name], "value") for name in names])
+    objective = np.empty(len(grid))
+    chunk = max(1, 2_000_000 // max(layout.size, 1))
+    for first in range(0, len(grid), chunk):
+        combined = matrix @ grid[first : first + chunk].T
+        overlap, _, _ = overlap_and_emd(layout, combined, q_share)
+        objective[first : first + chunk] = weight @ overlap / weight.sum()
+    best = objective.max()
+    tied = np.flatnonzero(objective >= best - _TIE_TOLERANCE)
+    pick = tied[int(np.argmax(closeness[tied]))]
+    return dict(zip(names, (float(w) for w in grid[pick]), strict=True))

@@ -1,13 +1,20 @@
-"""Scoring every model against true liquidations, per symbol, model, side and period.
+"""Scoring every model against true liquidations: the path-conditioned placement yardstick.
 
-Metrics (exact definitions in docs/model_scoring.md):
-- zone_hit_rate: share of judged true liquidated notional that fell in a bin the model ranked in its
-  top 20 % of live density one bucket before;
-- median_distance_pct: notional-weighted median distance from a true liquidation's price to the
-  nearest of those top bins, in % of the price (0 inside a top bin): how far the misses miss;
-- hourly_correlation: Pearson correlation of predicted and true liquidated notional per hour;
-- calibration: predicted / true liquidated notional over the period.
-Every metric is given per side (long, short) and for both sides pooled (side = "all").
+Definitions in docs/model_scoring.md (the `model_scoring` docs block). In short, for each start time
+t (every hour boundary) and horizon h (1 h, 4 h) and side, the *traversed bins* are the price bins
+the path of (t, t + h] crossed on that side (longs: from the lowest low up to the price at t; shorts:
+from the price at t up to the highest high). p = a map's live notional at t on those bins,
+normalised; q = the true liquidated notional in [t, t + h) on those bins, normalised.
+
+- overlap = sum(min(p, q)): 1 when the map's mass is exactly where the liquidations came;
+- emd_pct = the Wasserstein-1 distance between p and q, in % of the price at t;
+both averaged over (t, side) with the window's true liquidated notional as the weight. Every model is
+shown beside three reference maps computed the same way: uniform (flat on the traversed bins),
+proximity (density decaying with the distance from the price at t) and oracle (the true open
+positions at t by true liquidation price; simulated data only). skill = (model - uniform) /
+(oracle - uniform) on overlap, or (model - uniform) / (1 - uniform) without an oracle. 90 %
+intervals come from a day-block bootstrap. calibration and hourly_correlation judge the predicted
+liquidation history (size and timing).
 """
 
 from __future__ import annotations
@@ -17,22 +24,36 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from python_models.density import (
-    HEATMAP_COLUMNS,
-    bin_sizes,
-    heatmap_with_truth,
-    resolve_bucket,
-    top_density_mask,
-)
 from python_models.truth import prepare_truth, require_columns, to_timestamp
 
 SIDES = ["long", "short"]
 ALL_SIDES = "all"
 HISTORY_COLUMNS = ["symbol", "model", "bucket_start", "side", "liquidated_notional"]
 METRIC_COLUMNS = ["symbol", "model", "side", "value", "n"]
-SCORE_COLUMNS = ["symbol", "model", "side", "period", "metric", "value", "n"]
 HOUR = pd.Timedelta("1h")
-METRICS = ["calibration", "hourly_correlation", "median_distance_pct", "zone_hit_rate"]
+
+UNIFORM, PROXIMITY, ORACLE = "uniform", "proximity", "oracle"
+REFERENCES = (UNIFORM, PROXIMITY, ORACLE)
+WINDOW_KEYS = ["symbol", "window_start", "horizon_hours", "side"]
+WINDOW_COLUMNS = [*WINDOW_KEYS, "start_price", "score_bin_size", "low_bin", "high_bin"]
+CELL_COLUMNS = [*WINDOW_KEYS, "model", "score_bin", "value"]
+TRUTH_CELL_COLUMNS = [*WINDOW_KEYS, "score_bin", "liquidated_notional"]
+PLACEMENT_METRICS = ("overlap", "skill", "emd_pct")
+HISTORY_METRICS = ("calibration", "hourly_correlation")
+SCORE_COLUMNS = [
+    "symbol",
+    "model",
+    "kind",
+    "side",
+    "period",
+    "horizon_hours",
+    "metric",
+    "value",
+    "low",
+    "high",
+    "n",
+]
+METRIC_ORDER = (*PLACEMENT_METRICS, *HISTORY_METRICS)
 
 
 def split_train_test(
@@ -65,129 +86,282 @@ def _models_and_symbols(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     return sorted(frame["model"].astype(str).unique()), sorted(frame["symbol"].astype(str).unique())
 
 
-def _grid(symbols: list[str], models: list[str], sides: list[str]) -> pd.DataFrame:
-    index = pd.MultiIndex.from_product([symbols, models, sides], names=["symbol", "model", "side"])
-    return index.to_frame(index=False)
-
-
-def _ratio_metric(grid: pd.DataFrame, numerator: pd.Series, denominator: pd.Series) -> pd.DataFrame:
-    """value = numerator / denominator per (symbol, model, side) plus pooled sides; n = denominator."""
-    out = grid.join(numerator.rename("num"), on=["symbol", "model", "side"])
-    out = out.join(denominator.rename("den"), on=["symbol", "side"])
-    out[["num", "den"]] = out[["num", "den"]].fillna(0.0)
-    pooled = out.groupby(["symbol", "model"], as_index=False)[["num", "den"]].sum().assign(side=ALL_SIDES)
-    out = pd.concat([out, pooled], ignore_index=True)
-    out["value"] = out["num"] / out["den"].where(out["den"] > 0)
-    out["n"] = out["den"]
-    return out[METRIC_COLUMNS]
-
-
-def _ranked_rows(
-    heatmap: pd.DataFrame,
-    truth: pd.DataFrame,
-    price_bin_size: float | Mapping[str, float],
-    bucket: str | pd.Timedelta | None,
-    top_share: float,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows, scored = heatmap_with_truth(heatmap, truth, price_bin_size=price_bin_size, bucket=bucket)
-    groups = rows.groupby(["symbol", "model", "bucket_start", "side"], sort=False).ngroup().to_numpy()
-    rows["top"] = top_density_mask(
-        groups, rows["live_notional"].to_numpy(), rows["bin"].to_numpy(), top_share
+def _window_frame(windows: pd.DataFrame) -> pd.DataFrame:
+    require_columns(windows, WINDOW_COLUMNS, "scoring windows")
+    out = pd.DataFrame(
+        {
+            "symbol": windows["symbol"].astype(str).array,
+            "window_start": to_timestamp(windows["window_start"]).to_numpy(),
+            "horizon_hours": windows["horizon_hours"].astype("int64").to_numpy(),
+            "side": windows["side"].astype(str).array,
+            "start_price": windows["start_price"].astype("float64").to_numpy(),
+            "score_bin_size": windows["score_bin_size"].astype("float64").to_numpy(),
+            "low_bin": windows["low_bin"].astype("int64").to_numpy(),
+            "high_bin": windows["high_bin"].astype("int64").to_numpy(),
+        }
     )
-    return rows, scored
+    bad = out[out["high_bin"] < out["low_bin"]]
+    if not bad.empty:
+        raise ValueError(f"scoring windows: high_bin < low_bin for {bad[WINDOW_KEYS].iloc[0].to_dict()}")
+    if out.duplicated(WINDOW_KEYS).any():
+        first = out.loc[out.duplicated(WINDOW_KEYS), WINDOW_KEYS].iloc[0].to_dict()
+        raise ValueError(f"scoring windows: several rows for {first}")
+    return out
 
 
-def zone_hit_rate(
-    heatmap: pd.DataFrame,
-    truth: pd.DataFrame,
-    *,
-    price_bin_size: float | Mapping[str, float],
-    bucket: str | pd.Timedelta | None = None,
-    top_share: float = 0.2,
-) -> pd.DataFrame:
-    """Share of judged true liquidated notional in the model's top-density bins one bucket before.
+class WindowLayout:
+    """The traversed bins of every window laid end to end: one slot per (window, bin).
 
-    ``heatmap``: symbol, model, bucket_start, price_bin, side, live_notional at bucket resolution (one
-    timeframe). ``truth``: symbol, time, side, price, quantity (truth.prepare_truth). Output columns
-    symbol, model, side (long|short|all), value (NaN without judged truth), n (judged true notional).
+    Window i owns the slots offsets[i] .. offsets[i] + n_bins[i] - 1, bin low_bin[i] first, so a
+    cumulative sum along the slots is a cumulative distribution within each window.
     """
-    rows, scored = _ranked_rows(heatmap, truth, price_bin_size, bucket, top_share)
-    return _zone_hit_rate_of(rows, scored)
 
-
-def _zone_hit_rate_of(rows: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
-    models, symbols = _models_and_symbols(rows)
-    hits = rows[rows["top"]].groupby(["symbol", "model", "side"])["truth_notional"].sum()
-    judged = scored.groupby(["symbol", "side"])["notional"].sum()
-    return _ratio_metric(_grid(symbols, models, SIDES), hits, judged)
-
-
-def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    """Smallest value at which the cumulative weight (values ascending) reaches half the total."""
-    values = np.asarray(values, dtype="float64")
-    weights = np.asarray(weights, dtype="float64")
-    if len(values) == 0 or weights.sum() <= 0:
-        return float("nan")
-    order = np.argsort(values, kind="stable")
-    cumulative = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cumulative, cumulative[-1] / 2, side="left")])
-
-
-def distance_to_top_bins(
-    heatmap: pd.DataFrame,
-    truth: pd.DataFrame,
-    *,
-    price_bin_size: float | Mapping[str, float],
-    bucket: str | pd.Timedelta | None = None,
-    top_share: float = 0.2,
-) -> pd.DataFrame:
-    """Notional-weighted median distance (in % of the liquidation price) to the nearest top bin.
-
-    For each judged true liquidation and model: the distance from its price to the nearest price of any
-    bin in the model's top-density set (same side, one bucket before), 0 when it lies in such a bin.
-    Liquidations with no top bin at all for that model are left out; n is the notional that was kept.
-    """
-    rows, scored = _ranked_rows(heatmap, truth, price_bin_size, bucket, top_share)
-    return _distance_to_top_bins_of(rows, scored, price_bin_size)
-
-
-def _distance_to_top_bins_of(
-    rows: pd.DataFrame, scored: pd.DataFrame, price_bin_size: float | Mapping[str, float]
-) -> pd.DataFrame:
-    models, symbols = _models_and_symbols(rows)
-    by = ["symbol", "model", "side", "bucket_start"]
-    top = rows.loc[rows["top"], [*by, "bin"]].rename(columns={"bin": "top_bin"})
-    top["bin"] = top["top_bin"]
-    top = top.sort_values("bin", kind="stable")
-    liquidations = scored.rename(columns={"prior_bucket": "bucket_start"})[
-        ["symbol", "side", "bucket_start", "bin", "price", "notional"]
-    ]
-    liquidations = liquidations.merge(pd.DataFrame({"model": models}), how="cross").sort_values("bin")
-    if top.empty or liquidations.empty:
-        measured = liquidations.assign(distance_pct=np.nan).iloc[0:0]
-    else:
-        below = pd.merge_asof(liquidations, top, on="bin", by=by, direction="backward")
-        above = pd.merge_asof(liquidations, top, on="bin", by=by, direction="forward")
-        # merge_asof keeps the left frame's row order, so below and above line up row for row.
-        size = bin_sizes(below["symbol"], price_bin_size)
-        price = below["price"].to_numpy()
-        gap_below = np.clip(price - (below["top_bin"].to_numpy(dtype="float64") + 1) * size, 0, None)
-        gap_above = np.clip(above["top_bin"].to_numpy(dtype="float64") * size - price, 0, None)
-        measured = below.assign(distance_pct=100 * np.fmin(gap_below, gap_above) / price)
-        measured = measured[np.isfinite(measured["distance_pct"])]
-    both = pd.concat([measured, measured.assign(side=ALL_SIDES)], ignore_index=True)
-    medians = {
-        key: (
-            weighted_median(g["distance_pct"].to_numpy(), g["notional"].to_numpy()),
-            float(g["notional"].sum()),
+    def __init__(self, windows: pd.DataFrame) -> None:
+        self.windows = _window_frame(windows).reset_index(drop=True)
+        self.n_bins = (self.windows["high_bin"] - self.windows["low_bin"] + 1).to_numpy()
+        self.offsets = np.r_[0, np.cumsum(self.n_bins)[:-1]].astype("int64")
+        self.size = int(self.n_bins.sum())
+        self.slot_window = np.repeat(np.arange(len(self.windows)), self.n_bins)
+        self._index = pd.Series(
+            np.arange(len(self.windows)),
+            index=pd.MultiIndex.from_frame(self.windows[WINDOW_KEYS]),
         )
-        for key, g in both.groupby(["symbol", "model", "side"])
-    }
-    out = _grid(symbols, models, [*SIDES, ALL_SIDES])
-    found = [medians.get(key, (float("nan"), 0.0)) for key in out.itertuples(index=False, name=None)]
-    values = [v for v, _ in found]
-    weights = [w for _, w in found]
-    return out.assign(value=values, n=weights)[METRIC_COLUMNS]
+
+    def slots(self, cells: pd.DataFrame, bin_column: str = "score_bin") -> tuple[np.ndarray, np.ndarray]:
+        """(row positions in ``cells`` that fall on a traversed bin, their slot numbers)."""
+        if cells.empty or not len(self.windows):
+            return np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64")
+        keys = pd.MultiIndex.from_arrays(
+            [
+                cells["symbol"].astype(str).array,
+                to_timestamp(cells["window_start"]).to_numpy(),
+                cells["horizon_hours"].astype("int64").to_numpy(),
+                cells["side"].astype(str).array,
+            ]
+        )
+        window = self._index.reindex(keys).to_numpy()
+        known = ~np.isnan(window)
+        window = np.where(known, window, 0).astype("int64")
+        position = (
+            cells[bin_column].to_numpy(dtype="float64").astype("int64")
+            - self.windows["low_bin"].to_numpy()[window]
+        )
+        inside = known & (position >= 0) & (position < self.n_bins[window])
+        rows = np.flatnonzero(inside)
+        return rows, self.offsets[window[rows]] + position[rows]
+
+    def dense(self, cells: pd.DataFrame, value: str) -> np.ndarray:
+        """``cells[value]`` summed onto the slots (0 where a window's bin has no row)."""
+        rows, slots = self.slots(cells)
+        values = cells[value].to_numpy(dtype="float64")[rows]
+        return np.bincount(slots, weights=values, minlength=self.size).astype("float64")
+
+    def per_window(self, slot_values: np.ndarray) -> np.ndarray:
+        """Sum of slot values per window (columns kept for a 2-d array)."""
+        if self.size == 0:
+            shape = (len(self.windows), *slot_values.shape[1:])
+            return np.zeros(shape)
+        return np.add.reduceat(slot_values, self.offsets, axis=0)
+
+
+def reference_cells(windows: pd.DataFrame, *, proximity_scale_pct: float) -> pd.DataFrame:
+    """The uniform and proximity reference maps on every window's traversed bins.
+
+    uniform: 1 on each traversed bin. proximity: exp(-d / proximity_scale_pct), d = distance of the
+    bin's centre from the price at t in % of that price (a map that knows nothing but the price).
+    """
+    if not proximity_scale_pct > 0:
+        raise ValueError(f"proximity_scale_pct must be positive; got {proximity_scale_pct}")
+    layout = WindowLayout(windows)
+    win = layout.windows
+    rows = win.loc[layout.slot_window, WINDOW_KEYS].reset_index(drop=True)
+    score_bin = win["low_bin"].to_numpy()[layout.slot_window] + (
+        np.arange(layout.size) - layout.offsets[layout.slot_window]
+    )
+    size = win["score_bin_size"].to_numpy()[layout.slot_window]
+    price = win["start_price"].to_numpy()[layout.slot_window]
+    distance_pct = 100 * np.abs((score_bin + 0.5) * size - price) / price
+    uniform = rows.assign(model=UNIFORM, score_bin=score_bin, value=1.0)
+    proximity = rows.assign(
+        model=PROXIMITY, score_bin=score_bin, value=np.exp(-distance_pct / proximity_scale_pct)
+    )
+    return pd.concat([uniform, proximity], ignore_index=True)[CELL_COLUMNS]
+
+
+def _normalised(layout: WindowLayout, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    totals = layout.per_window(values)
+    per_slot = totals[layout.slot_window]
+    share = np.divide(values, per_slot, out=np.zeros_like(values), where=per_slot > 0)
+    return share, totals
+
+
+def overlap_and_emd(
+    layout: WindowLayout, p: np.ndarray, q_share: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per window: overlap sum(min(p, q)), EMD in bins, and whether p had any mass.
+
+    ``p``: raw map values per slot (1-d, or 2-d with one column per map), normalised here;
+    ``q_share``: the truth already normalised per window.
+    """
+    p_share, p_total = _normalised(layout, p)
+    q = q_share if p_share.ndim == 1 else q_share[:, None]
+    overlap = layout.per_window(np.minimum(p_share, q))
+    cumulative = np.cumsum(p_share - q, axis=0)
+    before = np.concatenate([np.zeros((1, *cumulative.shape[1:])), cumulative])[layout.offsets]
+    within = cumulative - before[layout.slot_window]
+    emd_bins = layout.per_window(np.abs(within))
+    return overlap, emd_bins, p_total > 0
+
+
+def placement_by_window(
+    windows: pd.DataFrame, cells: pd.DataFrame, truth_cells: pd.DataFrame
+) -> pd.DataFrame:
+    """overlap and emd_pct of every map in ``cells`` on every window that saw true liquidations.
+
+    ``cells``: CELL_COLUMNS (model = the map's name; models, the ensemble and the reference maps alike);
+    ``truth_cells``: TRUTH_CELL_COLUMNS. Rows off a window's traversed bins are ignored. A window
+    (t, side) without true liquidated notional on its bins is skipped. A map with no mass on the
+    bins scores overlap 0 and an undefined emd_pct. Output: WINDOW_KEYS, model, overlap, emd_pct,
+    weight (the window's true liquidated notional, USDT).
+    """
+    require_columns(cells, CELL_COLUMNS, "map cells")
+    require_columns(truth_cells, TRUTH_CELL_COLUMNS, "truth cells")
+    layout = WindowLayout(windows)
+    q = layout.dense(truth_cells, "liquidated_notional")
+    q_share, q_total = _normalised(layout, q)
+    judged = np.flatnonzero(q_total > 0)
+    win = layout.windows
+    scale = 100 * win["score_bin_size"].to_numpy() / win["start_price"].to_numpy()
+    models = sorted(cells["model"].astype(str).unique())
+    parts = []
+    by_model = dict(tuple(cells.groupby(cells["model"].astype(str), sort=True)))
+    for name in models:
+        p = layout.dense(by_model[name], "value")
+        overlap, emd_bins, has_mass = overlap_and_emd(layout, p, q_share)
+        emd = np.where(has_mass, emd_bins * scale, np.nan)
+        part = win.loc[judged, WINDOW_KEYS].reset_index(drop=True)
+        parts.append(
+            part.assign(model=name, overlap=overlap[judged], emd_pct=emd[judged], weight=q_total[judged])
+        )
+    columns = [*WINDOW_KEYS, "model", "overlap", "emd_pct", "weight"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+def bootstrap_counts(n_days: int, *, draws: int, seed: int) -> np.ndarray:
+    """draws x n_days: how often each day is taken in each resample of n_days whole days (seeded)."""
+    if draws < 1:
+        raise ValueError(f"draws must be at least 1; got {draws}")
+    if n_days == 0:
+        return np.zeros((draws, 0))
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(n_days, np.full(n_days, 1.0 / n_days), size=draws).astype("float64")
+
+
+def _interval(samples: np.ndarray, level: float) -> tuple[float, float]:
+    """The central ``level`` interval of bootstrap samples (NaN draws, e.g. no weight, left out)."""
+    tail = 100 * (1 - level) / 2
+    finite = samples[np.isfinite(samples)]
+    if len(finite) == 0:
+        return float("nan"), float("nan")
+    low, high = np.percentile(finite, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def skill(value: np.ndarray, uniform: np.ndarray, oracle: np.ndarray | float) -> np.ndarray:
+    """(value - uniform) / (oracle - uniform); NaN where the oracle does no better than uniform."""
+    denominator = np.asarray(oracle, dtype="float64") - uniform
+    with np.errstate(all="ignore"):
+        out = (np.asarray(value, dtype="float64") - uniform) / denominator
+    return np.where(denominator > 0, out, np.nan)
+
+
+def summarise_placement(
+    per_window: pd.DataFrame,
+    periods: Mapping[str, tuple[pd.Timestamp | str, pd.Timestamp | str]],
+    *,
+    draws: int = 200,
+    seed: int = 12,
+    level: float = 0.9,
+) -> pd.DataFrame:
+    """overlap, skill and emd_pct per symbol, model, side (long, short, all), period and horizon.
+
+    A window belongs to a period when [t, t + horizon) lies inside it. overlap and emd_pct are means
+    over windows weighted by the true liquidated notional (emd over the windows where the map had
+    mass). skill uses the uniform and oracle maps of the same windows (the oracle overlap is taken
+    as 1 when there is no oracle map). Intervals: the ``level`` central interval over ``draws``
+    day-block bootstrap resamples (the days of the period drawn with replacement, the same draws for
+    every map and side of a symbol, period and horizon, from ``seed``); only overlap and skill have
+    one. Output columns SCORE_COLUMNS minus kind.
+    """
+    rows: list[tuple] = []
+    if per_window.empty:
+        return pd.DataFrame(rows, columns=[c for c in SCORE_COLUMNS if c != "kind"])
+    frame = per_window.copy()
+    frame["window_start"] = to_timestamp(frame["window_start"])
+    frame["window_end"] = frame["window_start"] + pd.to_timedelta(frame["horizon_hours"], unit="h")
+    frame["day"] = frame["window_start"].dt.floor("D")
+    models = sorted(frame["model"].astype(str).unique())
+    for label, (start, end) in periods.items():
+        start, end = pd.Timestamp(start), pd.Timestamp(end)
+        inside = frame[(frame["window_start"] >= start) & (frame["window_end"] <= end)]
+        for (symbol, horizon), group in inside.groupby(["symbol", "horizon_hours"], sort=True):
+            days = np.sort(group["day"].unique())
+            counts = bootstrap_counts(len(days), draws=draws, seed=seed)
+            day_code = np.searchsorted(days, group["day"].to_numpy())
+            for side in [*SIDES, ALL_SIDES]:
+                chosen = group if side == ALL_SIDES else group[group["side"] == side]
+                codes = day_code if side == ALL_SIDES else day_code[(group["side"] == side).to_numpy()]
+                key = (str(symbol), side, str(label), int(horizon))
+                rows.extend(_summary_rows(chosen, codes, len(days), counts, models, level, key))
+    return pd.DataFrame(rows, columns=[c for c in SCORE_COLUMNS if c != "kind"])
+
+
+def _summary_rows(
+    chosen: pd.DataFrame,
+    day_code: np.ndarray,
+    n_days: int,
+    counts: np.ndarray,
+    models: list[str],
+    level: float,
+    key: tuple[str, str, str, int],
+) -> list[tuple]:
+    symbol, side, label, horizon = key
+    table = {}
+    for name in models:
+        mine = chosen["model"].to_numpy() == name
+        weight = chosen["weight"].to_numpy()[mine]
+        overlap = chosen["overlap"].to_numpy()[mine]
+        emd = chosen["emd_pct"].to_numpy(dtype="float64")[mine]
+        days = day_code[mine]
+        numerator = np.bincount(days, weights=weight * overlap, minlength=n_days)
+        denominator = np.bincount(days, weights=weight, minlength=n_days)
+        resampled = counts @ denominator
+        value = numerator.sum() / denominator.sum() if denominator.sum() > 0 else np.nan
+        with np.errstate(all="ignore"):
+            samples = np.where(resampled > 0, (counts @ numerator) / resampled, np.nan)
+        defined = np.isfinite(emd)
+        emd_weight = weight[defined].sum()
+        emd_value = float((weight[defined] * emd[defined]).sum() / emd_weight) if emd_weight > 0 else np.nan
+        table[name] = (value, samples, float(denominator.sum()), emd_value, float(emd_weight))
+    uniform = table.get(UNIFORM)
+    oracle = table.get(ORACLE)
+    rows = []
+    for name, (value, samples, n, emd_value, emd_n) in table.items():
+        low, high = _interval(samples, level)
+        rows.append((symbol, name, side, label, horizon, "overlap", value, low, high, n))
+        if uniform is not None:
+            if oracle is not None:
+                point = skill(value, uniform[0], oracle[0])
+                draws = skill(samples, uniform[1], oracle[1])
+            else:
+                point = skill(value, uniform[0], 1.0)
+                draws = skill(samples, uniform[1], 1.0)
+            s_low, s_high = _interval(draws, level)
+            rows.append((symbol, name, side, label, horizon, "skill", float(point), s_low, s_high, n))
+        rows.append((symbol, name, side, label, horizon, "emd_pct", emd_value, np.nan, np.nan, emd_n))
+    return rows
 
 
 def hourly_table(
@@ -281,55 +455,54 @@ def calibration(
 
 
 def score_models(
-    heatmap: pd.DataFrame,
+    windows: pd.DataFrame,
+    cells: pd.DataFrame,
+    truth_cells: pd.DataFrame,
     history: pd.DataFrame,
     truth: pd.DataFrame,
     *,
     periods: Mapping[str, tuple[pd.Timestamp | str, pd.Timestamp | str]],
-    price_bin_size: float | Mapping[str, float],
-    bucket: str | pd.Timedelta | None = None,
-    top_share: float = 0.2,
+    proximity_scale_pct: float = 0.5,
+    draws: int = 200,
+    seed: int = 12,
+    level: float = 0.9,
 ) -> pd.DataFrame:
-    """Every metric per symbol, model, side and period, as a long frame.
+    """Every metric per symbol, map, side and period, as a long frame (SCORE_COLUMNS).
 
-    ``periods``: label -> [start, end) (e.g. from split_train_test). Truth counts in the period its
-    time falls in; history rows by bucket_start; the heatmap is taken from one bucket before the period
-    on (a prediction already made when the period starts is fair to use). Output columns: symbol,
-    model, side, period, metric, value, n.
+    ``cells``: the maps to judge (the models, the ensemble and, on simulated data, the oracle as
+    model 'oracle'); the uniform and proximity maps are added here from ``windows``. ``history``:
+    the models' predicted liquidations (HISTORY_COLUMNS), judged by calibration and
+    hourly_correlation (horizon_hours null); ``truth``: the true liquidations (truth.prepare_truth).
+    kind = 'reference' for uniform, proximity and oracle, else 'model'.
     """
-    require_columns(heatmap, HEATMAP_COLUMNS, "heatmap")
     require_columns(history, HISTORY_COLUMNS, "liquidation history")
-    length = resolve_bucket(heatmap["bucket_start"], bucket)
+    maps = pd.concat([cells[CELL_COLUMNS], reference_cells(windows, proximity_scale_pct=proximity_scale_pct)])
+    placement = summarise_placement(
+        placement_by_window(windows, maps, truth_cells), periods, draws=draws, seed=seed, level=level
+    )
     canonical = prepare_truth(truth)
-    heat_time = to_timestamp(heatmap["bucket_start"])
     history_time = to_timestamp(history["bucket_start"])
-    parts = []
+    parts = [placement]
     for label, (start, end) in periods.items():
         start, end = pd.Timestamp(start), pd.Timestamp(end)
         in_truth = canonical[(canonical["time"] >= start) & (canonical["time"] < end)]
-        in_heatmap = heatmap[(heat_time >= start - length).to_numpy() & (heat_time < end).to_numpy()]
         in_history = history[(history_time >= start).to_numpy() & (history_time < end).to_numpy()]
-        # Both density metrics rank the same rows: line the heatmap up with the truth once per period.
-        rows, scored = _ranked_rows(in_heatmap, in_truth, price_bin_size, length, top_share)
-        metrics = {
-            "zone_hit_rate": _zone_hit_rate_of(rows, scored),
-            "median_distance_pct": _distance_to_top_bins_of(rows, scored, price_bin_size),
-            "hourly_correlation": hourly_correlation(in_history, in_truth, start=start, end=end),
-            "calibration": calibration(in_history, in_truth, start=start, end=end),
-        }
-        for name, frame in metrics.items():
-            parts.append(frame.assign(period=str(label), metric=name))
-    # Every (symbol, model, side, period, metric) gets a row, NaN with n = 0 where a period has no data.
-    models = sorted(set(heatmap["model"].astype(str).unique()) | set(history["model"].astype(str).unique()))
-    symbols = sorted(
-        set(heatmap["symbol"].astype(str).unique()) | set(history["symbol"].astype(str).unique())
+        for name, metric in (("calibration", calibration), ("hourly_correlation", hourly_correlation)):
+            frame = metric(in_history, in_truth, start=start, end=end)
+            parts.append(
+                frame.assign(period=str(label), metric=name, horizon_hours=np.nan, low=np.nan, high=np.nan)
+            )
+    out = (
+        pd.concat([p for p in parts if not p.empty], ignore_index=True)
+        if any(not p.empty for p in parts)
+        else pd.DataFrame(columns=SCORE_COLUMNS)
     )
-    index = pd.MultiIndex.from_product(
-        [symbols, models, [*SIDES, ALL_SIDES], [str(p) for p in periods], METRICS], names=SCORE_COLUMNS[:5]
+    out["kind"] = np.where(out["model"].isin(REFERENCES), "reference", "model")
+    out["horizon_hours"] = out["horizon_hours"].astype("Int64")
+    for column in ("value", "low", "high", "n"):
+        out[column] = out[column].astype("float64")
+    order = {m: i for i, m in enumerate(METRIC_ORDER)}
+    out = out.assign(_metric=out["metric"].map(order)).sort_values(
+        ["symbol", "period", "horizon_hours", "side", "kind", "model", "_metric"], kind="stable"
     )
-    keys = SCORE_COLUMNS[:5]
-    found = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=SCORE_COLUMNS)
-    out = index.to_frame(index=False).merge(found[SCORE_COLUMNS], on=keys, how="left")
-    out["n"] = out["n"].fillna(0.0)
-    out["value"] = out["value"].astype("float64")
-    return out.sort_values(keys, kind="stable").reset_index(drop=True)
+    return out[SCORE_COLUMNS].reset_index(drop=True)

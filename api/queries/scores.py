@@ -1,4 +1,4 @@
-"""Accuracy of every model against true liquidations (fct_model_scores, issue 5)."""
+"""Accuracy of every model beside the reference maps against true liquidations (fct_model_scores)."""
 
 from __future__ import annotations
 
@@ -20,19 +20,22 @@ def model_scores(
     model: str | None,
     period: str | None,
     metric: str | None,
+    horizon_hours: int | None = None,
 ) -> ModelScores:
     wh.require_table(TABLE, "model scores are")
     filters, params = ["true"], []
-    for column, value in (("symbol", symbol), ("model", model), ("period", period), ("metric", metric)):
+    pairs = (("symbol", symbol), ("model", model), ("period", period), ("metric", metric))
+    for column, value in (*pairs, ("horizon_hours", horizon_hours)):
         if value is not None:
             filters.append(f"{column} = ?")
             params.append(value)
     rows = wh.fetch(
         f"""
-        select symbol, model, side, period, metric, value::double, n::double
+        select symbol, model, kind, side, period, horizon_hours, metric,
+            value::double, low::double, high::double, n::double
         from {TABLE}
-        where {" and ".join(filters)}
-        order by symbol, model, period, metric, side
+        where window_id = 1 and {" and ".join(filters)}
+        order by symbol, period, horizon_hours nulls last, kind, model, metric, side
         """,
         params,
     )
@@ -41,12 +44,16 @@ def model_scores(
             ModelScore(
                 symbol=symbol_,
                 model=model_,
+                kind=kind,
                 side=side,
                 period=str(period_),
+                horizon_hours=None if horizon is None else int(horizon),
                 metric=metric_,
                 value=_number(value),
+                low=_number(low),
+                high=_number(high),
                 n=_number(n),
             )
-            for symbol_, model_, side, period_, metric_, value, n in rows
+            for symbol_, model_, kind, side, period_, horizon, metric_, value, low, high, n in rows
         ]
     )

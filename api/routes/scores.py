@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import WarehouseDep
 from api.errors import DATA_ERRORS
-from api.params import ModelName, SymbolQuery
+from api.params import SymbolQuery
 from api.queries.common import known_symbol
 from api.queries.scores import model_scores
 from api.schemas import ModelScores
@@ -15,8 +15,9 @@ router = APIRouter(tags=["models"], responses=DATA_ERRORS)
 
 Metric = Annotated[
     str | None,
-    Query(max_length=40, description="zone_hit_rate, median_distance_pct, hourly_correlation, calibration"),
+    Query(max_length=40, description="overlap, skill, emd_pct, calibration, hourly_correlation"),
 ]
+Horizon = Annotated[int | None, Query(ge=1, le=168, description="placement horizon in hours (1, 4)")]
 
 
 @router.get(
@@ -25,14 +26,16 @@ Metric = Annotated[
 def scores(
     wh: WarehouseDep,
     symbol: SymbolQuery = None,
-    model: ModelName | None = None,
+    model: Annotated[str | None, Query(max_length=60, description="a model or reference map")] = None,
     period: Annotated[str | None, Query(max_length=20, description="train or test")] = None,
     metric: Metric = None,
+    horizon_hours: Horizon = None,
 ) -> Response:
-    """One row per symbol x model x side x period x metric (docs/model_scoring.md defines them)."""
+    """One row per symbol x map x side x period x horizon x metric (docs/model_scoring.md defines
+    them): every model beside the uniform, proximity and oracle reference maps."""
     if symbol is not None:
         known_symbol(wh, symbol)
     return wh.respond(
-        ("model-scores", symbol, model, period, metric),
-        lambda: model_scores(wh, symbol, model, period, metric),
+        ("model-scores", symbol, model, period, metric, horizon_hours),
+        lambda: model_scores(wh, symbol, model, period, metric, horizon_hours),
     )

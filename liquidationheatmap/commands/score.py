@@ -1,4 +1,4 @@
-"""`liquidationheatmap score`: every model's accuracy against the true liquidations, train and test."""
+"""`liquidationheatmap score`: every model beside the reference maps against the true liquidations."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from liquidationheatmap.report_tables import print_table, report_console
@@ -17,23 +18,34 @@ from liquidationheatmap.scores import (
     load_scores,
     markdown,
     table_rows,
+    title,
 )
 from liquidationheatmap.settings import get_settings
 
-HELP = "model accuracy against true liquidations: models x metrics for the train and test periods"
+HELP = "model accuracy against true liquidations: models beside reference maps, train and test, 1 h and 4 h"
 
 DESCRIPTION = """\
 Print the scores the last `liquidationheatmap build` computed (mart fct_model_scores): for each
-symbol and period (train = the first half of the built range, test = the rest; var
-score_train_fraction) a table of models (binance_standard, funding_adjusted, ensemble) x metrics,
-best value per metric in green:
+symbol, period (train = the first half of the built range, test = the rest; var
+score_train_fraction) and horizon (1 h and 4 h; var score_horizons_hours) a table of maps x metrics.
+Rows: every model variant and the ensemble, then three reference maps scored the same way:
+uniform (flat on the traversed range), proximity (density falling off with the distance from the
+price) and oracle (the simulator's true open positions; simulated data only). Best model per metric
+in green.
 
-  zone hit rate       share of true liquidated notional that fell in a price bin the model ranked
-                      in its top 20 % of live density one 5-minute bucket before (higher is better)
-  median distance %   notional-weighted median distance from a liquidation to the nearest of those
-                      top bins, in % of price (0 = at least half hit; lower is better)
-  hourly correlation  Pearson correlation of predicted and true liquidated notional per hour
-  calibration         predicted / true liquidated notional over the period (1 = right total)
+The yardstick is path-conditioned: from every hour t, given the price path of the next horizon,
+did the map at t put its mass where in the traversed range (longs: from the path's low up to the
+price at t; shorts: from the price up to the high) the liquidations came?
+
+  overlap       sum of min(p, q) over the traversed bins, p = the map, q = the true liquidated
+                notional, both normalised; 1 = exactly right. Mean over the windows weighted by
+                their true notional; [90 % day-block bootstrap interval]
+  skill         (model - uniform) / (oracle - uniform) on overlap: 0 = no better than a flat
+                guess, 1 = as good as knowing the true positions (against a perfect 1 without an
+                oracle); [interval]
+  emd %         Wasserstein-1 distance between p and q, in % of price (lower is better)
+  calibration   predicted / true liquidated notional over the period (1 = right total)
+  hourly corr.  Pearson correlation of predicted and true liquidated notional per hour
 
 The ensemble's weights are fitted on the train period only, so its test scores are out of sample;
 the weights used are printed below the tables (mart fct_ensemble_weights). Definitions: the
@@ -45,7 +57,7 @@ Reads the warehouse read-only. Exit status 2 when the warehouse or fct_model_sco
 
 Examples:
   liquidationheatmap demo --no-serve && liquidationheatmap score
-  liquidationheatmap score --side long
+  liquidationheatmap score --side long --horizon 1
   liquidationheatmap score --warehouse /tmp/other.duckdb --markdown
 """
 
@@ -59,21 +71,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="liquidated side scored: all (both pooled, default), long or short",
     )
     parser.add_argument("--symbol", default=None, help="only this symbol (default: every symbol scored)")
+    parser.add_argument(
+        "--horizon",
+        type=int,
+        action="append",
+        metavar="HOURS",
+        help="only this horizon in hours (repeatable; default: every horizon built, 1 and 4)",
+    )
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables (for docs)")
 
 
 def print_report(report: ScoreReport, console: Console) -> None:
     for period in report.periods:
         table = Table(
-            title=f"{period.symbol} · {period.period} [{period.start} – {period.end}) · side {period.side}",
-            caption=f"true liquidated notional {period.truth_notional:,.0f} USDT",
+            title=title(period),
+            caption="\\[lo,hi] = 90 % day-block bootstrap interval; calib. = calibration, corr. = hourly "
+            f"correlation; judged true liquidated notional "
+            f"{period.truth_notional:,.0f} USDT",
             box=box.SIMPLE_HEAD,
         )
-        table.add_column("model", no_wrap=True, min_width=16)
+        table.add_column("map", no_wrap=True, min_width=16)
         for _, label in METRICS:
-            table.add_column(label, justify="right")
-        for row in table_rows(period, lambda text: f"[green]{text}[/green]"):
-            table.add_row(*row)
+            table.add_column(label, justify="right", no_wrap=True)
+        for row in table_rows(period, lambda text: f"[green]{escape(text)}[/green]", separator="\n"):
+            table.add_row(*(cell if cell.startswith("[green]") else escape(cell) for cell in row))
         print_table(console, table)
     if report.weights:
         source = report.weights[0]
@@ -90,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     console = report_console()
     warehouse = args.warehouse or get_settings().duckdb_path
     try:
-        report = load_scores(warehouse, side=args.side, symbol=args.symbol)
+        report = load_scores(warehouse, side=args.side, symbol=args.symbol, horizons=args.horizon)
     except ScoresNotBuilt as error:
         console.print(f"[red]score: {error}", highlight=False)
         return 2
@@ -106,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         print(markdown(report))
     else:
         print_report(report, console)
-    if all(value is None for p in report.periods for value, _ in p.values.values()):
+    if all(score.value is None for p in report.periods for score in p.values.values()):
         console.print(
             "[yellow]every score is undefined: the build found no true liquidations (truth/ beside the "
             "archive, BINANCE_DATA_PATH/truth)",

@@ -13,6 +13,7 @@ from liquidationheatmap.simulate import (
     DEFAULT_START_DATE,
     DEFAULT_TRADES_PER_DAY,
     SYMBOLS,
+    MarketKnobs,
     simulate_market,
 )
 
@@ -29,10 +30,20 @@ other side, order flow moves price, and positions whose liquidation price is rea
 market orders that move price further. The model is described in docs/simulator.md.
 The same arguments always write byte-identical files.
 
+Knobs make markets unlike the default one, so models can be judged on markets they were not shaped
+on (docs/simulator.md, "Knobs"); at their defaults the market is the default one, byte for byte:
+  --taker-leverage-median X  median of the takers' leverage law (default about 6.1x)
+  --holding-time-scale X     multiplies the takers' holding times (default 1)
+  --volatility-scale X       multiplies the news part of the price moves (default 1)
+  --drift-per-day X          log drift of the price per day, e.g. 0.01 = about +1 %/day (default 0)
+  --maker-share X            share of openings whose other side is a low-leverage market maker
+                             rather than another taker, 0-1 (default 1: every opening meets a maker)
+
 Symbols: {", ".join(SYMBOLS)}.
 
 Example:
   liquidationheatmap simulate --symbol BTCUSDT --start-date 2026-10-01 --days 7 --seed 42
+  liquidationheatmap simulate --days 14 --taker-leverage-median 20 --maker-share 0.5 --out /tmp/m2
 """
 
 
@@ -75,6 +86,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="write aggTrades without a header row, as Binance did up to 2022-08-10",
     )
+    knobs = parser.add_argument_group("market knobs (defaults give the default market, byte for byte)")
+    knobs.add_argument(
+        "--taker-leverage-median",
+        type=float,
+        default=None,
+        metavar="X",
+        help="median of the takers' leverage law (before bracket caps), between 2 and 63.5 "
+        "(default: 6.1x, the law's own)",
+    )
+    knobs.add_argument(
+        "--holding-time-scale",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="multiply the takers' holding times (median 90 min, cap 14 days) by X (default 1)",
+    )
+    knobs.add_argument(
+        "--volatility-scale",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="multiply the news part of the price moves by X (default 1)",
+    )
+    knobs.add_argument(
+        "--drift-per-day",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="log drift of the price per day, e.g. -0.02 = about -2 %% a day (default 0)",
+    )
+    knobs.add_argument(
+        "--maker-share",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="share 0-1 of openings whose other side is a low-leverage market maker rather than "
+        "another taker (default 1: every opening meets a maker)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -91,6 +140,18 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         print(f"simulate: cannot simulate {', '.join(unknown)}; known symbols: {', '.join(SYMBOLS)}")
         return 2
+    knobs = MarketKnobs(
+        taker_leverage_median=args.taker_leverage_median,
+        holding_time_scale=args.holding_time_scale,
+        volatility_scale=args.volatility_scale,
+        drift_per_day=args.drift_per_day,
+        maker_share=args.maker_share,
+    )
+    try:
+        knobs.check()
+    except ValueError as error:
+        print(f"simulate: {error}")
+        return 2
     summary = simulate_market(
         out,
         symbols,
@@ -100,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         legacy_headerless=args.legacy_headerless,
         show_progress=not args.no_progress,
+        knobs=knobs,
     )
     for sym in symbols:
         rows = {dataset: summary.rows[dataset][sym] for dataset in summary.rows}

@@ -15,7 +15,7 @@ import logging
 import time
 from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from liquidationheatmap.archive_layout import ArchiveFile
 from liquidationheatmap.logs import step_logger
 from liquidationheatmap.simulate.market import SYMBOLS, DayResult, MarketParams, MarketSimulator, symbol_spec
-from liquidationheatmap.simulate.traders import TraderParams
+from liquidationheatmap.simulate.traders import TraderParams, lomax_scale_for_median, max_leverage_median
 from liquidationheatmap.simulate.truth import liquidations_csv, positions_csv, write_truth
 from liquidationheatmap.simulate.writers import (
     aggtrades_csv,
@@ -45,11 +45,68 @@ __all__ = [
     "DEFAULT_START_DATE",
     "DEFAULT_TRADES_PER_DAY",
     "SYMBOLS",
+    "MarketKnobs",
     "MarketParams",
     "SimulationSummary",
     "TraderParams",
     "simulate_market",
 ]
+
+
+@dataclass(frozen=True)
+class MarketKnobs:
+    """Settings that make a market unlike the default one (docs/simulator.md, "Knobs").
+
+    The defaults leave MarketParams and TraderParams untouched, so the default market is written
+    byte for byte as without knobs.
+    """
+
+    taker_leverage_median: float | None = None  # median of the taker leverage law (default 6.1x)
+    holding_time_scale: float = 1.0  # multiplies the takers' holding times (median and cap)
+    volatility_scale: float = 1.0  # multiplies the news part of the price moves
+    drift_per_day: float = 0.0  # log drift of the price per day
+    maker_share: float = 1.0  # share of openings whose other side is a market maker
+
+    def check(self) -> None:
+        problems = []
+        law = TraderParams()
+        if self.taker_leverage_median is not None and not (
+            law.lev_min < self.taker_leverage_median < max_leverage_median(law)
+        ):
+            problems.append(
+                f"taker leverage median must be above {law.lev_min:g} and below {max_leverage_median(law):g}"
+            )
+        if not self.holding_time_scale > 0:
+            problems.append("holding-time scale must be positive")
+        if not self.volatility_scale > 0:
+            problems.append("volatility scale must be positive")
+        if not 0.0 <= self.maker_share <= 1.0:
+            problems.append("maker share must be between 0 and 1")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def apply(
+        self, params: MarketParams | None = None, traders: TraderParams | None = None
+    ) -> tuple[MarketParams, TraderParams]:
+        """MarketParams and TraderParams with the knobs applied (unchanged fields where a knob is at
+        its default)."""
+        self.check()
+        params = params or MarketParams()
+        traders = traders or TraderParams()
+        market_changes: dict[str, float] = {}
+        trader_changes: dict[str, float] = {}
+        if self.volatility_scale != 1.0:
+            market_changes["minute_vol"] = params.minute_vol * self.volatility_scale
+        if self.drift_per_day != 0.0:
+            market_changes["drift_per_day"] = self.drift_per_day
+        if self.taker_leverage_median is not None:
+            trader_changes["lev_scale"] = lomax_scale_for_median(self.taker_leverage_median, traders)
+        if self.holding_time_scale != 1.0:
+            trader_changes["hold_median_s"] = traders.hold_median_s * self.holding_time_scale
+            trader_changes["hold_max_s"] = traders.hold_max_s * self.holding_time_scale
+        if self.maker_share != 1.0:
+            trader_changes["maker_share"] = self.maker_share
+        return replace(params, **market_changes), replace(traders, **trader_changes)
 
 
 @dataclass
@@ -122,12 +179,16 @@ def simulate_market(
     show_progress: bool = True,
     params: MarketParams | None = None,
     traders: TraderParams | None = None,
+    knobs: MarketKnobs | None = None,
 ) -> SimulationSummary:
     """Simulate `days` days of each symbol from `start_date` and write the archive and truth under `out`.
 
     `trades_per_day` is the expected number of aggTrades rows a day (the realised count varies with
-    the market's activity). The same arguments write byte-identical files.
+    the market's activity). `knobs` change the market (MarketKnobs); without them, or at their
+    defaults, it is the default market. The same arguments write byte-identical files.
     """
+    if knobs is not None:
+        params, traders = knobs.apply(params, traders)
     symbols = list(symbols or ["BTCUSDT"])
     for sym in symbols:
         symbol_spec(sym)  # unknown symbols fail before anything is written

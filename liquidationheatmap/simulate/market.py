@@ -83,6 +83,7 @@ class MarketParams:
     """Price process and order flow. Every number is documented in docs/simulator.md."""
 
     minute_vol: float = 4e-4  # std of the news part of a 1-minute log return at average activity
+    drift_per_day: float = 0.0  # log drift added to the mid-price, spread evenly over the minutes
     activity_halflife_min: float = 45.0  # trading activity: log AR(1), mean 1
     activity_sd: float = 0.8  # stationary std of log activity
     liquidation_excitation: float = 0.005  # activity *= 1 + this * liquidations in the previous minute ...
@@ -157,6 +158,8 @@ class MarketSimulator:
         self.traders = traders or TraderParams()
         if self.traders.hold_min_s < 60:
             raise ValueError("hold_min_s must be at least 60 s (closings land in a later minute)")
+        if not 0.0 <= self.traders.maker_share <= 1.0:
+            raise ValueError(f"maker_share must be between 0 and 1; got {self.traders.maker_share}")
         seq = np.random.SeedSequence([int(seed), zlib.crc32(symbol.encode())])
         self.rng = np.random.Generator(np.random.PCG64(seq))
         self.start = start
@@ -206,14 +209,27 @@ class MarketSimulator:
         qty: np.ndarray,
         entry: np.ndarray,
         close_at: np.ndarray,
+        not_before: int = 0,
     ) -> NewPositions:
-        """A taker position and its market-maker counterpart for each opening (ids interleaved)."""
+        """A taker position and its counterpart for each opening (ids interleaved): a market maker,
+        or with probability 1 - maker_share another taker, whose holding time runs from the later of
+        its opening and ``not_before`` (the start, for the population already open then)."""
         m = len(side)
         qf = qty / 10**self.spec.step_decimals  # correctly rounded: prints as the step decimal
         notional = qf * entry
         cap = max_leverage_at(self.table, notional)
         lev_t = np.minimum(taker_leverages(self.rng, m, self.traders), cap)
         lev_m = np.minimum(mm_leverages(self.rng, m, self.traders), cap)
+        trader_m = np.full(m, MARKET_MAKER, np.int8)
+        close_m = np.full(m, -1, np.int64)
+        # Only a market with some taker-to-taker openings draws for them: the default stream is unchanged.
+        if self.traders.maker_share < 1.0:
+            taker = self.rng.random(m) >= self.traders.maker_share
+            k = int(taker.sum())
+            lev_m[taker] = np.minimum(taker_leverages(self.rng, k, self.traders), cap[taker])
+            trader_m[taker] = TAKER
+            hold = holding_seconds(self.rng, k, self.traders)
+            close_m[taker] = self._close_times(np.maximum(opened_at[taker], not_before), hold)
         pid_t = self.next_pid + 2 * np.arange(m, dtype=np.int64)
         self.next_pid += 2 * m
 
@@ -232,14 +248,14 @@ class MarketSimulator:
         return NewPositions(
             pid=both(pid_t, pid_t + 1),
             side=sides,
-            trader=both(np.full(m, TAKER, np.int8), np.full(m, MARKET_MAKER, np.int8)),
+            trader=both(np.full(m, TAKER, np.int8), trader_m),
             opened_at=both(opened_at, opened_at),
             entry=entries,
             qty=qtys,
             leverage=levs,
             margin=margin,
             lp=lp,
-            close_at=both(close_at, np.full(m, -1, np.int64)),
+            close_at=both(close_at, close_m),
             partner=both(pid_t + 1, pid_t),
         )
 
@@ -274,7 +290,9 @@ class MarketSimulator:
         )
         entry = ticks / 10**self.spec.tick_decimals
         order = np.argsort(opened_at, kind="stable")
-        new = self._make_positions(opened_at[order], side[order], qty[order], entry[order], close_at[order])
+        new = self._make_positions(
+            opened_at[order], side[order], qty[order], entry[order], close_at[order], not_before=start_ms
+        )
         # Those the start price has already crossed were liquidated before the start: drop the pair.
         lp = new.lp.reshape(-1, 2)
         s = new.side.reshape(-1, 2)
@@ -307,6 +325,8 @@ class MarketSimulator:
                 funding.append(self._funding(t0))
             activity = math.exp(self.log_activity - self.params.activity_sd**2 / 2) * self.excitation
             sigma = self.params.minute_vol * math.sqrt(activity)
+            if self.params.drift_per_day:
+                self.logmid += self.params.drift_per_day / 1440.0
             start_mid = self.logmid
             minute = self._run_minute(t0, sigma, activity)
             f = self._fill(minute, t0) if len(minute.time) else None

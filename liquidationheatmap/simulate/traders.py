@@ -8,7 +8,8 @@ applied to arrays with the same arithmetic in the same order, so each value is b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -29,7 +30,9 @@ class TraderParams:
     lev_max: float = 125.0
     lev_scale: float = 10.0
     lev_alpha: float = 2.0
-    # Market makers take the other side of every opening at low leverage.
+    # Market makers take the other side of an opening at low leverage; with probability
+    # 1 - maker_share the other side is another taker instead (its own leverage and holding time).
+    maker_share: float = 1.0
     mm_leverages: tuple[int, ...] = (1, 2, 3, 4, 5)
     mm_weights: tuple[float, ...] = (0.20, 0.35, 0.25, 0.10, 0.10)
     # Holding time (seconds): lognormal, clipped to [hold_min_s, hold_max_s].
@@ -37,6 +40,35 @@ class TraderParams:
     hold_sigma: float = 1.6
     hold_min_s: float = 60.0
     hold_max_s: float = 14 * 86_400.0
+
+
+def truncated_median(params: TraderParams) -> float:
+    """Median of the taker leverage law truncated to [lev_min, lev_max] (before snapping and caps)."""
+    half = 0.5 * float(lomax_cdf(params.lev_max, params))
+    return params.lev_min + params.lev_scale * ((1.0 - half) ** (-1.0 / params.lev_alpha) - 1.0)
+
+
+def max_leverage_median(params: TraderParams) -> float:
+    """The largest median the law can have: as its scale grows it tends to uniform on the range."""
+    return (params.lev_min + params.lev_max) / 2
+
+
+def lomax_scale_for_median(median: float, params: TraderParams) -> float:
+    """The Lomax scale that puts the median of the truncated taker leverage law at ``median``
+    (bisection on the scale: the median grows with it, from lev_min toward the range's middle)."""
+    if not params.lev_min < median < max_leverage_median(params):
+        raise ValueError(
+            f"taker leverage median must be above {params.lev_min:g} and below "
+            f"{max_leverage_median(params):g}; got {median:g}"
+        )
+    low, high = 1e-9, 1e9
+    for _ in range(200):
+        middle = math.sqrt(low * high)
+        if truncated_median(replace(params, lev_scale=middle)) < median:
+            low = middle
+        else:
+            high = middle
+    return math.sqrt(low * high)
 
 
 def order_notionals(rng: np.random.Generator, n: int, params: TraderParams) -> np.ndarray:

@@ -277,14 +277,22 @@ def test_built_ensemble_levels_are_the_models_weighted_by_the_weights_table(clie
     )
 
 
-def test_built_model_scores_cover_three_models_two_periods_four_metrics(client, mart):
+def test_built_model_scores_put_every_model_beside_the_reference_maps(client, mart):
     scores = client.get("/model-scores", params={"symbol": SYMBOL}).json()["scores"]
-    expected = mart.sql("select count(*) from fct_model_scores").fetchone()[0]
-    assert len(scores) == expected == 3 * 3 * 2 * 4
-    assert {s["model"] for s in scores} == {"binance_standard", "funding_adjusted", "ensemble"}
+    expected = mart.sql("select count(*) from fct_model_scores where symbol = ?", params=[SYMBOL]).fetchone()[
+        0
+    ]
+    assert len(scores) == expected > 0
+    maps = {"binance_standard", "funding_adjusted", "ensemble", "uniform", "proximity", "oracle"}
+    assert {s["model"] for s in scores} == maps
+    assert {s["kind"] for s in scores if s["model"] in ("uniform", "proximity", "oracle")} == {"reference"}
     assert {s["period"] for s in scores} == {"train", "test"}
-    hit = [s for s in scores if s["metric"] == "zone_hit_rate" and s["side"] == "all"]
-    assert len(hit) == 6 and all(0 <= s["value"] <= 1 for s in hit)
+    overlap = client.get(
+        "/model-scores", params={"symbol": SYMBOL, "metric": "overlap", "horizon_hours": 1}
+    ).json()["scores"]
+    pooled = [s for s in overlap if s["side"] == "all"]
+    assert len(pooled) == 2 * len(maps) and all(0 <= s["value"] <= 1 for s in pooled)
+    assert all(s["low"] <= s["value"] <= s["high"] for s in pooled)
 
 
 def test_built_clusters_answer_for_the_ensemble_too(client, mart):

@@ -33,12 +33,24 @@ def with_model_marts(dataset, tmp_path_factory):
     ensemble = combine_levels(frames, WEIGHTS)
     scores = pd.DataFrame(
         [
-            ("BTCUSDT", "binance_standard", "all", "test", "zone_hit_rate", 0.42, 1000.0),
-            ("BTCUSDT", "funding_adjusted", "all", "test", "zone_hit_rate", 0.5, 1000.0),
-            ("BTCUSDT", "binance_standard", "long", "train", "hourly_correlation", np.nan, 1.0),
+            ("BTCUSDT", "binance_standard", "model", "all", "test", 1, "overlap", 0.42, 0.4, 0.45, 1000.0),
+            ("BTCUSDT", "uniform", "reference", "all", "test", 1, "overlap", 0.5, 0.45, 0.55, 1000.0),
+            (
+                "BTCUSDT",
+                "binance_standard",
+                "model",
+                "long",
+                "train",
+                None,
+                "hourly_correlation",
+                np.nan,
+                np.nan,
+                np.nan,
+                1.0,
+            ),
         ],
         columns=SCORE_COLUMNS,
-    )
+    ).assign(window_id=1)
     connection.register("zones_frame", zones)
     connection.register("ensemble_frame", ensemble)
     connection.register("scores_frame", scores)
@@ -98,16 +110,16 @@ def test_ensemble_zones_without_ensemble_rows_answer_503(with_model_marts):
 def test_model_scores_filter_and_turn_undefined_values_into_null(with_model_marts):
     client, _, _ = with_model_marts
     everything = client.get("/model-scores").json()["scores"]
-    test_hit = client.get("/model-scores", params={"period": "test", "metric": "zone_hit_rate"}).json()[
+    test_overlap = client.get("/model-scores", params={"period": "test", "metric": "overlap"}).json()[
         "scores"
     ]
     assert len(everything) == 3
-    assert [(s["model"], s["value"]) for s in test_hit] == [
-        ("binance_standard", 0.42),
-        ("funding_adjusted", 0.5),
+    assert [(s["model"], s["kind"], s["value"], s["low"], s["high"]) for s in test_overlap] == [
+        ("binance_standard", "model", 0.42, 0.4, 0.45),
+        ("uniform", "reference", 0.5, 0.45, 0.55),
     ]
     undefined = next(s for s in everything if s["metric"] == "hourly_correlation")
-    assert undefined["value"] is None and undefined["n"] == 1.0
+    assert undefined["value"] is None and undefined["n"] == 1.0 and undefined["horizon_hours"] is None
     assert not any(isinstance(s["value"], float) and math.isnan(s["value"]) for s in everything)
 
 

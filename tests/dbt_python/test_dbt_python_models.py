@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -9,18 +10,18 @@ import pandas as pd
 import pytest
 
 from liquidationheatmap.settings import PROJECT_ROOT
-from python_models.ensemble import ENSEMBLE_MODEL, combine, fit_weights
-from python_models.scoring import score_models
-from python_models.truth import prepare_truth, truth_from_force_orders
+from python_models.ensemble import ENSEMBLE_MODEL, fit_weights
+from python_models.truth import truth_from_force_orders
 
 pytestmark = pytest.mark.slow
 
 SCORE_BOUNDS = {
-    "zone_hit_rate": (0.0, 1.0),
+    "overlap": (0.0, 1.0),
     "hourly_correlation": (-1.0, 1.0),
     "calibration": (0.0, math.inf),
-    "median_distance_pct": (0.0, math.inf),
+    "emd_pct": (0.0, math.inf),
 }
+REFERENCES = {"uniform", "proximity", "oracle"}
 
 
 def _truth_csv(raw: Path) -> pd.DataFrame:
@@ -125,120 +126,112 @@ def test_train_and_test_periods_split_the_built_range_at_a_whole_hour_without_ov
     assert score_periods == periods
 
 
-def test_scores_cover_every_model_side_period_and_metric_within_bounds(scored_build, db):
+def test_every_model_is_scored_beside_the_three_references_in_every_period_and_horizon(scored_build, db):
     scores = db.sql("select * from fct_model_scores").df()
-    assert len(scores) == 3 * 3 * 2 * 4
-    assert set(scores["model"]) == {"binance_standard", "funding_adjusted", "ensemble"}
+    variants = {row[0] for row in db.sql("select model from fct_ensemble_weights").fetchall()}
+    models = variants | {ENSEMBLE_MODEL}
+    assert variants >= {"binance_standard", "funding_adjusted"}
+    placement = scores[scores["horizon_hours"].notna()]
+    history = scores[scores["horizon_hours"].isna()]
+    assert set(placement["model"]) == models | REFERENCES
+    assert set(history["model"]) == models  # calibration and correlation judge predicted history only
+    assert set(placement["horizon_hours"].astype(int)) == {1, 4}
+    assert len(placement) == len(models | REFERENCES) * 3 * 2 * 2 * 3
+    assert len(history) == len(models) * 3 * 2 * 2
+    kinds = scores.drop_duplicates("model").set_index("model")["kind"]
+    assert {m for m, k in kinds.items() if k == "reference"} == REFERENCES
     for metric, (low, high) in SCORE_BOUNDS.items():
         values = scores.loc[scores["metric"] == metric, "value"].dropna()
         assert ((values >= low - 1e-12) & (values <= high + 1e-12)).all(), metric
-    pooled = scores[(scores["side"] == "all") & (scores["metric"] == "zone_hit_rate")]
+    pooled = placement[(placement["side"] == "all") & placement["metric"].isin(["overlap", "skill"])]
     assert pooled["value"].notna().all()
+    assert (pooled["low"] <= pooled["value"] + 1e-12).all() and (
+        pooled["value"] <= pooled["high"] + 1e-12
+    ).all()
     # Calibration's n is the true notional of the period: train + test = all truth in the range.
     truth = truth_from_force_orders(_truth_csv(scored_build.raw))
     in_range = truth[(truth["time"] >= "2026-10-01") & (truth["time"] < "2026-10-03")]
-    calibration_n = scores[
-        (scores["model"] == "binance_standard")
-        & (scores["side"] == "all")
-        & (scores["metric"] == "calibration")
+    calibration_n = history[
+        (history["model"] == "binance_standard")
+        & (history["side"] == "all")
+        & (history["metric"] == "calibration")
     ]["n"]
     assert calibration_n.sum() == pytest.approx(in_range["notional"].sum(), rel=1e-9)
 
 
+def test_the_reference_maps_rank_oracle_above_uniform_above_proximity(db):
+    overlap = db.sql(
+        "select period, horizon_hours, model, value from fct_model_scores "
+        "where metric = 'overlap' and side = 'all' and kind = 'reference'"
+    ).df()
+    table = overlap.pivot_table(index=["period", "horizon_hours"], columns="model", values="value")
+    assert len(table) == 4  # train and test, 1 h and 4 h
+    for key, row in table.iterrows():
+        assert row["oracle"] > row["uniform"] > row["proximity"], (key, row.to_dict())
+    skill = db.sql(
+        "select model, value from fct_model_scores "
+        "where metric = 'skill' and side = 'all' and model in ('uniform', 'oracle')"
+    ).fetchall()
+    assert {round(value, 12) for model, value in skill if model == "uniform"} == {0.0}
+    assert {round(value, 12) for model, value in skill if model == "oracle"} == {1.0}
+
+
 def test_ensemble_scores_equal_the_model_it_is_made_of(db):
     scores = db.sql(
-        "select model, side, period, metric, value, n from fct_model_scores "
+        "select model, side, period, horizon_hours, metric, value, n from fct_model_scores "
         "where model in ('binance_standard', 'ensemble')"
     ).df()
+    keys = ["side", "period", "horizon_hours", "metric"]
     model = scores[scores["model"] == "binance_standard"].drop(columns="model")
     ensemble = scores[scores["model"] == "ensemble"].drop(columns="model")
-    joined = model.merge(ensemble, on=["side", "period", "metric"], suffixes=("", "_ens"))
-    assert len(joined) == 3 * 2 * 4
+    joined = model.merge(ensemble, on=keys, suffixes=("", "_ens"), how="outer")
+    assert len(joined) == len(model) == len(ensemble) == 3 * 2 * (2 * 3 + 2)
     assert joined["value_ens"].to_numpy() == pytest.approx(joined["value"].to_numpy(), rel=1e-9, nan_ok=True)
 
 
-def _scores_on(db, table: str, weights: dict[str, float]) -> pd.DataFrame:
-    """score_models as fct_model_scores calls it, on the heatmap rows of ``table``."""
-    periods = {
-        name: (pd.Timestamp(start), pd.Timestamp(end))
-        for name, start, end in db.sql(
-            "select period, period_start, period_end from int_scoring__periods order by period_start"
-        ).fetchall()
-    }
-    bins = dict(db.sql("select symbol, price_bin_size from dim_symbols").fetchall())
-    heat_keys = ["symbol", "bucket_start", "price_bin", "side"]
-    history_keys = ["symbol", "bucket_start", "side"]
+def test_only_the_oracle_reads_the_true_positions(scored_build):
+    manifest = json.loads((scored_build.warehouse.parent / "dbt_target" / "manifest.json").read_text())
+    nodes = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
+    positions = "model.liquidationheatmap.stg_truth__positions"
+    oracle = "model.liquidationheatmap.int_scoring__window_oracle_cells"
+    readers = {node["name"] for node in nodes.values() if positions in node["depends_on"]["nodes"]}
+    # Besides the oracle only the data-quality listing of the truth files (paths and sizes) reads them.
+    assert readers == {"int_scoring__window_oracle_cells", "int_quality__truth_files"}
 
-    def with_ensemble(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
-        frames = {name: frame[frame["model"] == name] for name in weights}
-        combined = combine(frames, weights, keys=keys, value=value, model=ENSEMBLE_MODEL)
-        return pd.concat([frame[["model", *keys, value]], combined], ignore_index=True)
+    def ancestors(uid: str, seen: set[str]) -> set[str]:
+        for parent in nodes.get(uid, {}).get("depends_on", {}).get("nodes", []):
+            if parent not in seen:
+                seen.add(parent)
+                ancestors(parent, seen)
+        return seen
 
-    heatmap = db.sql(f"select symbol, model, bucket_start, price_bin, side, live_notional from {table}").df()
-    history = db.sql(
-        "select symbol, model, bucket_start, side, liquidated_notional from fct_liquidation_history"
+    model_marts = [uid for uid, node in nodes.items() if node["name"].startswith("fct_liquidation_")]
+    model_marts.append("model.liquidationheatmap.fct_ensemble_weights")
+    assert len(model_marts) >= 7
+    for uid in model_marts:
+        upstream = ancestors(uid, set())
+        assert positions not in upstream and oracle not in upstream, uid
+
+
+def test_the_fit_on_the_train_windows_gives_weights_on_the_simplex_for_every_variant(db):
+    start, end = db.sql(
+        "select period_start, period_end from int_scoring__periods where period = 'train'"
+    ).fetchone()
+    inside = f"window_start >= '{start}' and window_end <= '{end}'"
+    windows = db.sql(f"select * from int_scoring__windows where {inside}").df()
+    cells = db.sql(
+        "select cells.symbol, cells.window_start, cells.horizon_hours, cells.side, model, score_bin, "
+        "live_notional as value from int_scoring__window_map_cells as cells "
+        f"inner join int_scoring__windows using (symbol, window_start, horizon_hours, side) where {inside}"
     ).df()
     truth = db.sql(
-        "select symbol, liquidated_at as time, position_side as side, fill_price as price, "
-        "fill_quantity as quantity from stg_truth__liquidations"
+        "select t.* from int_scoring__window_truth_cells as t "
+        f"inner join int_scoring__windows using (symbol, window_start, horizon_hours, side) where {inside}"
     ).df()
-    return score_models(
-        with_ensemble(heatmap, heat_keys, "live_notional"),
-        with_ensemble(history, history_keys, "liquidated_notional"),
-        prepare_truth(truth),
-        periods=periods,
-        price_bin_size=bins,
-        bucket="5min",
-        top_share=0.2,
-    )
-
-
-def test_judged_cells_are_a_part_of_the_heatmap_that_gives_the_same_scores_as_the_whole(db):
-    whole = db.sql("select count(*) from int_scoring__live_notional_per_bucket").fetchone()[0]
-    judged = db.sql("select count(*) from int_scoring__judged_cells").fetchone()[0]
-    outside = db.sql(
-        "select count(*) from (select * from int_scoring__judged_cells "
-        "except all select symbol, model, bucket_start, price_bin, side, live_notional "
-        "from int_scoring__live_notional_per_bucket)"
-    ).fetchone()[0]
-    assert outside == 0
-    assert 0 < judged < whole
-    weights = dict(db.sql("select model, weight from fct_ensemble_weights").fetchall())
-    on_whole = _scores_on(db, "int_scoring__live_notional_per_bucket", weights)
-    on_judged = _scores_on(db, "int_scoring__judged_cells", weights)
-    mart = db.sql("select symbol, model, side, period, metric, value, n from fct_model_scores").df()
-    keys = ["symbol", "model", "side", "period", "metric"]
-    mart = mart.sort_values(keys).reset_index(drop=True)
-    assert len(on_whole) == len(on_judged) == len(mart) == 3 * 3 * 2 * 4
-    for frame in (on_judged, mart):
-        assert frame[keys].astype(str).to_numpy().tolist() == on_whole[keys].astype(str).to_numpy().tolist()
-        assert frame["value"].isna().tolist() == on_whole["value"].isna().tolist()
-        # Equal up to the order floating-point sums are taken in (the rows come in another order).
-        assert frame["value"].to_numpy() == pytest.approx(
-            on_whole["value"].to_numpy(), rel=1e-12, nan_ok=True
-        )
-        assert frame["n"].to_numpy() == pytest.approx(on_whole["n"].to_numpy(), rel=1e-12)
-
-
-def test_the_fit_on_judged_cells_picks_the_weights_of_the_fit_on_the_whole_heatmap(db):
-    train_end = db.sql("select period_end from int_scoring__periods where period = 'train'").fetchone()[0]
-    bins = dict(db.sql("select symbol, price_bin_size from dim_symbols").fetchall())
-    truth = prepare_truth(
-        db.sql(
-            "select symbol, liquidated_at as time, position_side as side, fill_price as price, "
-            f"fill_quantity as quantity from stg_truth__liquidations where liquidated_at < '{train_end}'"
-        ).df()
-    )
-    fitted = {}
-    for table in ("int_scoring__live_notional_per_bucket", "int_scoring__judged_cells"):
-        rows = db.sql(
-            f"select symbol, model, bucket_start, price_bin, side, live_notional from {table} "
-            f"where bucket_start < '{train_end}'"
-        ).df()
-        predictions = {name: rows[rows["model"] == name] for name in ("binance_standard", "funding_adjusted")}
-        fitted[table] = fit_weights(predictions, truth, price_bin_size=bins, bucket="5min", step=0.05)
-    assert fitted["int_scoring__judged_cells"] == fitted["int_scoring__live_notional_per_bucket"]
-    assert sum(fitted["int_scoring__judged_cells"].values()) == pytest.approx(1.0)
+    weights = fit_weights(windows, cells, truth, step=0.05)
+    variants = {row[0] for row in db.sql("select model from fct_ensemble_weights").fetchall()}
+    assert set(weights) == variants
+    assert sum(weights.values()) == pytest.approx(1.0) and min(weights.values()) >= 0
 
 
 def test_the_new_dbt_tests_ran_and_passed(scored_build):
@@ -267,3 +260,20 @@ def test_dbt_docs_block_is_the_scoring_definitions_page():
     assert block[0] == "{% docs model_scoring %}\n"
     assert block[-1] == "{% enddocs %}\n"
     assert "".join(block[2:-1]) == page
+
+
+def test_score_prints_every_model_beside_the_references_for_both_horizons(scored_build, capsys):
+    from liquidationheatmap.cli import main
+
+    assert main(["score", "--warehouse", str(scored_build.warehouse), "--markdown"]) == 0
+    text = capsys.readouterr().out
+    tables = [line for line in text.splitlines() if line.startswith("**BTCUSDT")]
+    assert len(tables) == 4  # train and test x 1 h and 4 h
+    assert sum("· 1 h ·" in t for t in tables) == 2 and sum("· 4 h ·" in t for t in tables) == 2
+    for name in ("binance_standard", "funding_adjusted", "ensemble"):
+        assert text.count(f"| {name} |") == 4
+    for name in ("oracle", "uniform", "proximity"):
+        assert text.count(f"| {name} (ref.) |") == 4
+    assert main(["score", "--warehouse", str(scored_build.warehouse), "--horizon", "4"]) == 0
+    terminal = capsys.readouterr().out
+    assert "· 4 h ·" in terminal and "· 1 h ·" not in terminal and "bootstrap interval" in terminal

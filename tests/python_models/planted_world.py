@@ -7,7 +7,6 @@ top 20 % (2 of 10 bins) is the hot bin and the bin below the truth. The "perfect
 the truth's bin.
 """
 
-import numpy as np
 import pandas as pd
 
 SYMBOL = "BTCUSDT"
@@ -73,20 +72,6 @@ def heatmap(model: str, place_truth_at) -> pd.DataFrame:
 
 def perfect_heatmap(model: str = "perfect") -> pd.DataFrame:
     return heatmap(model, truth_bin)
-
-
-def rotated_heatmap(model: str = "rotated") -> pd.DataFrame:
-    """The perfect heatmap's hot bin moved 5 bins away: never in the truth's bin."""
-    return heatmap(model, lambda b, side: (truth_bin(b, side) + 5) % N_BINS)
-
-
-def shuffled_heatmap(model: str = "shuffled", seed: int = 3) -> pd.DataFrame:
-    """The perfect heatmap with each (bucket, side)'s values randomly permuted over the bins."""
-    frame = perfect_heatmap(model)
-    rng = np.random.default_rng(seed)
-    values = frame["live_notional"].to_numpy().reshape(-1, N_BINS)
-    frame["live_notional"] = np.array([rng.permutation(row) for row in values]).ravel()
-    return frame
 
 
 def history(model: str, scale: float = 1.0) -> pd.DataFrame:

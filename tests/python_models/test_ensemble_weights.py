@@ -1,19 +1,23 @@
-"""Ensemble combination and weight fit."""
+"""Ensemble combination and the weight fit on the path-conditioned overlap."""
+
+import math
 
 import pandas as pd
 import pytest
-from planted_world import BIN, BUCKET, N_BUCKETS, START, perfect_heatmap, rotated_heatmap, truth_rows
+from placement_world import cells, start, truth, windows
+from planted_world import perfect_heatmap
 
 from python_models.ensemble import (
     LEVEL_OUTPUT_COLUMNS,
+    MAX_GRID_POINTS,
     combine,
     combine_levels,
     fit_weights,
+    grid_step,
     normalise_weights,
     simplex_grid,
 )
-from python_models.scoring import split_train_test, zone_hit_rate
-from python_models.truth import prepare_truth
+from python_models.scoring import CELL_COLUMNS, placement_by_window
 
 HEATMAP_KEYS = ["symbol", "timeframe", "bucket_start", "price_bin", "side"]
 
@@ -120,67 +124,92 @@ def test_simplex_grid_covers_every_step_combination_summing_to_one():
         list(simplex_grid(2, 0.3))
 
 
-def test_fit_puts_all_weight_on_the_model_that_hits():
-    weights = fit_weights(
-        {"good": perfect_heatmap(), "bad": rotated_heatmap()}, truth_rows(), price_bin_size=BIN, step=0.1
-    )
+GRID = windows([(h, side, 90, 99) for h in range(1, 5) for side in ("long", "short")])
+TRUTH = truth(
+    {
+        (h, side): {90 + (h * 3 + (side == "short")) % 10: 1.0 + h}
+        for h in range(1, 5)
+        for side in ("long", "short")
+    }
+)
+
+
+def truth_map(model: str) -> pd.DataFrame:
+    frame = TRUTH.rename(columns={"liquidated_notional": "value"}).assign(model=model)
+    return frame[CELL_COLUMNS]
+
+
+def shifted_map(model: str, by: int = 5) -> pd.DataFrame:
+    frame = truth_map(model)
+    return frame.assign(score_bin=90 + (frame["score_bin"] - 90 + by) % 10)
+
+
+def test_fit_puts_all_weight_on_the_model_that_is_where_the_liquidations_came():
+    weights = fit_weights(GRID, pd.concat([truth_map("good"), shifted_map("bad")]), TRUTH, step=0.1)
     assert weights == {"bad": 0.0, "good": 1.0}
 
 
 def test_fit_of_identical_models_breaks_the_tie_toward_equal_weights():
-    weights = fit_weights(
-        {"a": perfect_heatmap(), "b": perfect_heatmap(), "c": perfect_heatmap()},
-        truth_rows(),
-        price_bin_size=BIN,
-        step=0.5,
-    )
+    maps = pd.concat([truth_map(name) for name in ("a", "b", "c")])
+    weights = fit_weights(GRID, maps, TRUTH, step=0.5)
     # Grid points: the corners and the midpoints; the midpoints are nearest to (1/3, 1/3, 1/3) and the
     # first in grid order wins.
     assert weights == {"a": 0.0, "b": 0.5, "c": 0.5}
 
 
-def test_fit_sees_only_the_rows_it_is_given():
-    # "early" is perfect for heatmap buckets 0..10 and wrong after; "late" the other way round. The
-    # train period's truth (buckets 1..11) is judged on buckets 0..10, the test period's on 11..22.
-    switch = START + 11 * BUCKET
-    perfect, rotated = perfect_heatmap(), rotated_heatmap()
-    heatmaps = {
-        "early": pd.concat(
-            [perfect[perfect["bucket_start"] < switch], rotated[rotated["bucket_start"] >= switch]]
-        ),
-        "late": pd.concat(
-            [rotated[rotated["bucket_start"] < switch], perfect[perfect["bucket_start"] >= switch]]
-        ),
-    }
-    periods = split_train_test(START, START + N_BUCKETS * BUCKET, train_fraction=0.5)
-    truth = prepare_truth(truth_rows())
-    for period, expected in (("train", {"early": 1.0, "late": 0.0}), ("test", {"early": 0.0, "late": 1.0})):
-        start, end = periods[period]
-        rows = truth[(truth["time"] >= start) & (truth["time"] < end)]
-        assert fit_weights(heatmaps, rows, price_bin_size=BIN, step=0.25) == expected
-
-
-def test_fit_prefers_the_concentrated_model_when_hit_rates_tie():
-    # With equal weights the good model's hot bin still makes the combined top 2: the hit rate is 1 for
-    # most weights, and the density share in the truth's bins decides.
-    weights = fit_weights(
-        {"good": perfect_heatmap(), "bad": rotated_heatmap()}, truth_rows(), price_bin_size=BIN, step=0.5
+def test_fit_sees_only_the_windows_it_is_given():
+    # "early" is right in the first two hours and wrong after; "late" the other way round.
+    early = pd.concat(
+        [
+            truth_map("early").query("window_start < @start(3)"),
+            shifted_map("early").query("window_start >= @start(3)"),
+        ]
     )
-    assert weights == {"bad": 0.0, "good": 1.0}
+    late = pd.concat(
+        [
+            shifted_map("late").query("window_start < @start(3)"),
+            truth_map("late").query("window_start >= @start(3)"),
+        ]
+    )
+    maps = pd.concat([early, late])
+    first = GRID[GRID["window_start"] < start(3)]
+    second = GRID[GRID["window_start"] >= start(3)]
+    assert fit_weights(first, maps, TRUTH, step=0.25) == {"early": 1.0, "late": 0.0}
+    assert fit_weights(second, maps, TRUTH, step=0.25) == {"early": 0.0, "late": 1.0}
 
 
-def test_fitted_ensemble_scores_at_least_the_best_single_model_in_sample():
-    heatmaps = {"good": perfect_heatmap("good"), "bad": rotated_heatmap("bad")}
-    weights = fit_weights(heatmaps, truth_rows(), price_bin_size=BIN, step=0.1)
-    ensemble = combine(heatmaps, weights, keys=HEATMAP_KEYS, value="live_notional")
-    scores = zone_hit_rate(pd.concat([*heatmaps.values(), ensemble]), truth_rows(), price_bin_size=BIN)
-    pooled = scores[scores["side"] == "all"].set_index("model")["value"]
-    assert pooled["ensemble"] == pooled["good"] == 1.0
+def test_fit_mixes_two_half_right_models_when_the_mix_is_better_than_either():
+    # Truth is split over two bins; each model knows one of them: half and half is exactly right.
+    true = truth({(1, "long"): {93: 1.0, 97: 1.0}})
+    one_window = windows([(1, "long", 90, 99)])
+    maps = pd.concat([cells("left", {(1, "long"): {93: 1.0}}), cells("right", {(1, "long"): {97: 1.0}})])
+    assert fit_weights(one_window, maps, true, step=0.1) == {"left": 0.5, "right": 0.5}
+
+
+def test_fitted_ensemble_overlaps_at_least_as_well_as_the_best_single_model_in_sample():
+    maps = pd.concat([truth_map("good"), shifted_map("bad", by=1), shifted_map("worse", by=4)])
+    weights = fit_weights(GRID, maps, TRUTH, step=0.1)
+    names = sorted(weights)
+    frames = {name: maps[maps["model"] == name].drop(columns="model") for name in names}
+    keys = ["symbol", "window_start", "horizon_hours", "side", "score_bin"]
+    ensemble = combine(frames, weights, keys=keys, value="value")
+    scored = placement_by_window(GRID, pd.concat([maps, ensemble]), TRUTH)
+    mean = scored.groupby("model").apply(lambda g: (g["overlap"] * g["weight"]).sum() / g["weight"].sum())
+    assert mean["ensemble"] >= mean[names].max() - 1e-12
+
+
+def test_fit_takes_any_number_of_variants_and_coarsens_a_grid_too_large_to_search():
+    maps = pd.concat([truth_map("v0"), *(shifted_map(f"v{i}", by=i) for i in range(1, 6))])
+    weights = fit_weights(GRID, maps, TRUTH, step=0.05)
+    assert sorted(weights) == [f"v{i}" for i in range(6)]
+    assert weights["v0"] == 1.0
+    assert grid_step(2, 0.05) == 0.05 and grid_step(4, 0.05) == 0.05
+    # six variants: C(25, 5) = 53,130 points at 0.05, 3,003 at 0.1, 1,287 at 1/8
+    assert grid_step(6, 0.05) == 0.125
+    assert math.comb(round(1 / grid_step(6, 0.05)) + 5, 5) <= MAX_GRID_POINTS
 
 
 def test_fit_without_any_judged_truth_returns_the_grid_point_nearest_equal_weights():
-    no_truth = truth_rows().iloc[0:0]
-    weights = fit_weights(
-        {"a": perfect_heatmap(), "b": rotated_heatmap()}, no_truth, price_bin_size=BIN, step=0.1
-    )
+    maps = pd.concat([truth_map("a"), shifted_map("b")])
+    weights = fit_weights(GRID, maps, TRUTH.iloc[0:0], step=0.1)
     assert weights == {"a": 0.5, "b": 0.5}

@@ -16,5 +16,6 @@ union all
 
 select 'train does not end where test starts', train.period, train.period_end, test.period_start
 from train
-cross join test
+inner join test
+    on test.window_id = train.window_id
 where train.period_end <> test.period_start

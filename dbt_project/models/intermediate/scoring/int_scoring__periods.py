@@ -2,8 +2,10 @@
 
 The range is [first bucket with trades, last bucket + 5 minutes) over all symbols; the split is
 floored to a whole hour (python_models.scoring.split_train_test) so no hour of the hourly correlation
-straddles the two. Half-open intervals: every instant is in exactly one period. A range too short to
-split on whole hours gives no periods (and no scores).
+straddles the two. Keyed by evaluation window (window_id 1 = this split), so a walk-forward
+evaluation (fit on one window's train, score on its test) is more rows of the same table. Half-open
+intervals: every instant is in exactly one period. A range too short to split on whole hours gives
+no periods (and no scores).
 """
 
 import json
@@ -12,7 +14,9 @@ import pandas as pd
 
 from python_models.scoring import split_train_test
 
-COLUMNS = ["period", "period_start", "period_end", "train_fraction"]
+COLUMNS = ["window_id", "period", "period_start", "period_end", "train_fraction"]
+# The evaluation window of the default split; a walk-forward evaluation would add windows 2, 3, ...
+DEFAULT_WINDOW = 1
 
 
 def model(dbt, session):
@@ -31,8 +35,8 @@ def model(dbt, session):
             )
         except ValueError:
             periods = {}
-        rows = [(name, start, end, fraction) for name, (start, end) in periods.items()]
+        rows = [(DEFAULT_WINDOW, name, start, end, fraction) for name, (start, end) in periods.items()]
     out = pd.DataFrame(rows, columns=COLUMNS)
     for column in ("period_start", "period_end"):
         out[column] = pd.to_datetime(out[column]).astype("datetime64[us]")
-    return out.astype({"period": "str", "train_fraction": "float64"})
+    return out.astype({"window_id": "int32", "period": "str", "train_fraction": "float64"})
