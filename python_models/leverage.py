@@ -1,0 +1,166 @@
+"""Leverage mix and position lifetimes learned from recorded liquidations (the learned_leverage model).
+
+Public data do not say at which leverage positions were opened nor how long they stay open. The
+recorded liquidations of a training window do, indirectly: a tier's positions are liquidated only
+when price reaches its distance from entry, so high-leverage tiers are over-represented among
+liquidations by how often price travels their (short) distance. Counting liquidations per tier would
+learn that bias. Instead each (tier, lifetime) candidate is run through the base model's own
+lifecycle: its *basis* is the liquidated notional the base model predicts per (side, hour) if all
+new positions were at that tier and lived with that half-life. The basis already contains how often
+price reached the tier (the reach), so a non-negative least-squares fit of the true liquidated
+notional per (side, hour) on the bases gives the *opening* shares, not the liquidation shares.
+
+- ``basis_from_levels``: the bases from the base model's levels reached in the training window;
+- ``fit_leverage``: the NNLS fit per symbol, shrunk towards the prior (the seed's weights, a
+  turnover-derived half-life) when the window holds few liquidations;
+- ``lifetime_pieces``: the exponential survival of a tier as a few equal pieces with fixed
+  lifetimes (quantiles of the survival), which the SQL lifecycle can remove at a bucket.
+
+Everything here sees only what its caller passes; the dbt model passes the training window only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import nnls
+
+# Half-life candidates, as multiples of the turnover half-life; inf = lives until reached.
+LIFETIME_MULTIPLIERS: tuple[float, ...] = (0.25, 1.0, 4.0, math.inf)
+BASIS_KEYS = ["symbol", "side", "hour"]
+
+
+def turnover_half_life_hours(
+    mean_open_interest_usdt: float, traded_usdt_per_hour: float, opening_share: float
+) -> float:
+    """Half-life (hours) of positions if open interest turned over at the pace of trading.
+
+    Mean holding time T = open interest / (traded notional per hour x the share of it that opens a
+    position); an exponential survival with mean T has half-life T x ln 2. Inf when nothing trades.
+    """
+    opened_per_hour = traded_usdt_per_hour * opening_share
+    if not opened_per_hour > 0 or not mean_open_interest_usdt > 0:
+        return math.inf
+    return mean_open_interest_usdt / opened_per_hour * math.log(2)
+
+
+def basis_from_levels(
+    levels: pd.DataFrame, seed_weights: dict[int, float], base_half_life_hours: dict[str, float]
+) -> pd.DataFrame:
+    """Liquidated notional per (symbol, side, hour, leverage, multiplier) for one unit of weight.
+
+    ``levels``: the base model's reached levels (symbol, side, leverage, opened_at, reached_at,
+    liquidated_notional). A level's notional is divided by its seed weight (one unit of the tier) and
+    multiplied by the survival 2^(-age / half-life) of each lifetime candidate at its reach.
+    """
+    if levels.empty:
+        return pd.DataFrame(columns=[*BASIS_KEYS, "leverage", "multiplier", "notional"])
+    frame = levels.copy()
+    frame["unit"] = frame["liquidated_notional"] / frame["leverage"].map(seed_weights).astype(float)
+    age_hours = (
+        pd.to_datetime(frame["reached_at"]) - pd.to_datetime(frame["opened_at"])
+    ).dt.total_seconds() / 3600
+    frame["hour"] = pd.to_datetime(frame["reached_at"]).dt.floor("h")
+    parts = []
+    for multiplier in LIFETIME_MULTIPLIERS:
+        half_life = frame["symbol"].map(base_half_life_hours).astype(float) * multiplier
+        survival = np.where(np.isfinite(half_life), np.exp2(-age_hours / half_life), 1.0)
+        parts.append(
+            frame[[*BASIS_KEYS, "leverage"]].assign(multiplier=multiplier, notional=frame["unit"] * survival)
+        )
+    basis = pd.concat(parts, ignore_index=True)
+    return basis.groupby([*BASIS_KEYS, "leverage", "multiplier"], as_index=False)["notional"].sum()
+
+
+def fit_leverage(
+    basis: pd.DataFrame,
+    truth: pd.DataFrame,
+    prior: dict[int, float],
+    base_half_life_hours: float,
+    prior_strength: float,
+) -> pd.DataFrame:
+    """Fitted leverage weights and half-lives of one symbol.
+
+    ``basis`` as basis_from_levels gives (one symbol); ``truth`` the training window's liquidations
+    of that symbol (side, hour, notional). The NNLS coefficients c[tier, multiplier] say how much
+    opened at each tier with each lifetime; their sum is the share of new positions that can be
+    liquidated at all (the rest never is: hedges, low leverage, positions closed first), capped at 1.
+    With n liquidations in the window, every fitted quantity is blended with the prior as
+    a = n / (n + prior_strength): weights a x fitted + (1 - a) x seed, liquidatable share
+    a x fitted + (1 - a) x 1, decay rate a x fitted + (1 - a) x the turnover rate.
+    Returns one row per tier: leverage, weight (sums to the liquidatable share), prior_weight,
+    fitted_weight, half_life_hours (inf = no decay), truth_count, blend.
+    """
+    tiers = sorted(prior)
+    n = len(truth)
+    fitted_share = {tier: 0.0 for tier in tiers}
+    fitted_rate = {tier: math.nan for tier in tiers}
+    liquidatable = 1.0
+    if n and not basis.empty:
+        columns = [(tier, m) for tier in tiers for m in LIFETIME_MULTIPLIERS]
+        truth_cells = truth.groupby(["side", "hour"])["notional"].sum()
+        cells = basis.pivot_table(
+            index=["side", "hour"], columns=["leverage", "multiplier"], values="notional", aggfunc="sum"
+        )
+        index = cells.index.union(truth_cells.index)
+        design = cells.reindex(index=index, columns=pd.MultiIndex.from_tuples(columns)).fillna(0.0)
+        target = truth_cells.reindex(index).fillna(0.0).to_numpy()
+        scale = design.to_numpy().max() or 1.0
+        coefficients, _ = nnls(design.to_numpy() / scale, target / scale)
+        total = float(coefficients.sum())
+        if total > 0:
+            liquidatable = min(total, 1.0)
+            for (tier, _), c in zip(columns, coefficients, strict=True):
+                fitted_share[tier] += c / total
+            for tier in tiers:
+                cs = [(m, c) for (t, m), c in zip(columns, coefficients, strict=True) if t == tier and c > 0]
+                weight = sum(c for _, c in cs)
+                if weight > 0:
+                    fitted_rate[tier] = sum(c * _rate(base_half_life_hours * m) for m, c in cs) / weight
+    blend = n / (n + prior_strength) if prior_strength > 0 else (1.0 if n else 0.0)
+    if not any(fitted_share.values()):
+        blend = 0.0
+    share = blend * liquidatable + (1 - blend) * 1.0
+    prior_rate = _rate(base_half_life_hours)
+    rows = []
+    for tier in tiers:
+        weight = blend * fitted_share[tier] + (1 - blend) * prior[tier]
+        fitted = fitted_rate[tier] if not math.isnan(fitted_rate[tier]) else prior_rate
+        rate = blend * fitted + (1 - blend) * prior_rate
+        rows.append(
+            {
+                "leverage": tier,
+                "weight": weight * share,
+                "prior_weight": prior[tier],
+                "fitted_weight": fitted_share[tier] * liquidatable,
+                "half_life_hours": math.log(2) / rate if rate > 0 else math.inf,
+                "truth_count": n,
+                "blend": blend,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _rate(half_life_hours: float) -> float:
+    return math.log(2) / half_life_hours if math.isfinite(half_life_hours) and half_life_hours > 0 else 0.0
+
+
+def lifetime_pieces(
+    half_life_hours: float, pieces: int, bucket_minutes: int
+) -> list[tuple[float, int | None]]:
+    """An exponential survival as `pieces` equal shares, each removed after a fixed number of buckets.
+
+    Piece k (k = 1..pieces) carries 1/pieces of the level and lives for the (k - 1/2)/pieces quantile
+    of the survival, -half_life x log2(1 - q), rounded up to whole buckets (at least one). No decay
+    (an infinite half-life) is one piece that lives until reached.
+    """
+    if not math.isfinite(half_life_hours):
+        return [(1.0, None)]
+    out = []
+    for k in range(1, pieces + 1):
+        q = (k - 0.5) / pieces
+        hours = -half_life_hours * math.log2(1 - q)
+        out.append((1.0 / pieces, max(1, math.ceil(hours * 60 / bucket_minutes))))
+    return out
