@@ -20,7 +20,7 @@ METRICS: tuple[tuple[str, str], ...] = (
     ("hourly_correlation", "hourly correlation"),
     ("calibration", "calibration"),
 )
-MODEL_ORDER = ("binance_standard", "funding_adjusted", "ensemble")
+MODEL_ORDER = ("binance_standard", "funding_adjusted", "large_trades", "learned_leverage", "ensemble")
 PERIOD_ORDER = ("train", "test")
 
 

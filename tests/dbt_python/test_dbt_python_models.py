@@ -47,7 +47,9 @@ def test_zones_hold_exactly_the_levels_in_their_price_range_and_the_densest_bin(
         "from fct_liquidation_levels group by all"
     ).df()
     assert set(zip(zones["model"], zones["side"], strict=True)) == {
-        (m, s) for m in ("binance_standard", "funding_adjusted") for s in ("long", "short")
+        (m, s)
+        for m in ("binance_standard", "funding_adjusted", "large_trades", "learned_leverage")
+        for s in ("long", "short")
     }
     for (model, side), group in bins.groupby(["model", "side"]):
         mine = zones[(zones["model"] == model) & (zones["side"] == side)]
@@ -105,6 +107,8 @@ def test_weights_table_records_the_var_weights_summing_to_one(db):
     assert rows == [
         ("binance_standard", 1.0, "var", None, None),
         ("funding_adjusted", 0.0, "var", None, None),
+        ("large_trades", 0.0, "var", None, None),
+        ("learned_leverage", 0.0, "var", None, None),
     ]
     assert sum(row[1] for row in rows) == 1.0
 
@@ -127,8 +131,14 @@ def test_train_and_test_periods_split_the_built_range_at_a_whole_hour_without_ov
 
 def test_scores_cover_every_model_side_period_and_metric_within_bounds(scored_build, db):
     scores = db.sql("select * from fct_model_scores").df()
-    assert len(scores) == 3 * 3 * 2 * 4
-    assert set(scores["model"]) == {"binance_standard", "funding_adjusted", "ensemble"}
+    assert len(scores) == 5 * 3 * 2 * 4
+    assert set(scores["model"]) == {
+        "binance_standard",
+        "funding_adjusted",
+        "large_trades",
+        "learned_leverage",
+        "ensemble",
+    }
     for metric, (low, high) in SCORE_BOUNDS.items():
         values = scores.loc[scores["metric"] == metric, "value"].dropna()
         assert ((values >= low - 1e-12) & (values <= high + 1e-12)).all(), metric
