@@ -4,8 +4,8 @@ Models may learn from recorded liquidations of the train period only (learned_le
 ensemble weights). Three builds of the session's lake against edited copies of its truth folder:
 - truth/positions deleted: every model mart and fitted parameter is the same;
 - test-period liquidations changed (rows dropped, quantities tripled): the same again;
-- train-period liquidations changed (every other row dropped): the fitted leverage weights do change (so the two checks
-  above can fail).
+- train-period liquidations changed (every other row dropped): the fitted leverage weights do
+  change (so the two checks above can fail).
 """
 
 from __future__ import annotations
