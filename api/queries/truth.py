@@ -21,7 +21,12 @@ def true_liquidations(wh: WarehouseSession, symbol: str, timeframe: str, side: s
     bin_size = known_symbol(wh, symbol)
     span, resolution = _timeframe(wh, timeframe)
     empty = TrueLiquidations(
-        symbol=symbol, timeframe=timeframe, side=side, resolution_minutes=resolution, total_notional=0.0, rows=[]
+        symbol=symbol,
+        timeframe=timeframe,
+        side=side,
+        resolution_minutes=resolution,
+        total_notional=0.0,
+        rows=[],
     )
     if not wh.has_table(TABLE) or not wh.has_table("int_trades__per_bucket"):
         return empty

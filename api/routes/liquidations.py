@@ -96,7 +96,9 @@ def heatmap(
 
 
 @router.get(
-    "/true", response_model=TrueLiquidations, summary="Recorded liquidations on the heatmap's time and price axes"
+    "/true",
+    response_model=TrueLiquidations,
+    summary="Recorded liquidations on the heatmap's time and price axes",
 )
 def recorded(
     wh: WarehouseDep,
@@ -108,7 +110,9 @@ def recorded(
     """True liquidations (fct_true_liquidations) per resolution bucket, price bin and side, in the
     window of the heatmap of the same timeframe; empty when no truth was recorded."""
     symbol = symbol or config.default_symbol
-    return wh.respond(("true", symbol, timeframe, side), lambda: true_liquidations(wh, symbol, timeframe, side))
+    return wh.respond(
+        ("true", symbol, timeframe, side), lambda: true_liquidations(wh, symbol, timeframe, side)
+    )
 
 
 @router.get("/clusters", response_model=Clusters, summary="DBSCAN liquidation zones over the latest levels")
