@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import duckdb
 import pytest
-
 from test_pages import open_page, settle
 
 DOTS = """() => {
@@ -58,7 +57,8 @@ def test_heatmap_page_draws_true_liquidations_as_dots_sized_by_notional(browser,
 
         page.select_option("#side", "long")
         page.wait_for_function(
-            "() => { const t = document.getElementById('plot').data.find(d => d.name === 'true liquidations');"
+            "() => { const t = document.getElementById('plot').data"
+            ".find(d => d.name === 'true liquidations');"
             " return t && t.customdata.every(c => c[0] === 'long'); }",
             timeout=30_000,
         )
