@@ -331,8 +331,14 @@ class MarketSimulator:
             self._end_minute(start_mid, int(np.count_nonzero(minute.kind == 2)))
             minute_mid[m] = self.logmid
             # Reads the path only (no random draws), so every other file stays byte for byte the same.
-            path_high = float(minute.post.max()) if len(minute.post) else start_mid
-            path_low = float(minute.post.min()) if len(minute.post) else start_mid
+            # Each order moves the mid from `pre` to `post` (forced orders included): the path's
+            # extremes are what the liquidation engine tests positions against.
+            path_high = (
+                max(float(minute.pre.max()), float(minute.post.max())) if len(minute.post) else start_mid
+            )
+            path_low = (
+                min(float(minute.pre.min()), float(minute.post.min())) if len(minute.post) else start_mid
+            )
             minute_mark[m] = (
                 start_mid,
                 max(start_mid, path_high, self.logmid),
