@@ -30,6 +30,9 @@ from scipy.optimize import nnls
 # Half-life candidates, as multiples of the turnover half-life; inf = lives until reached.
 LIFETIME_MULTIPLIERS: tuple[float, ...] = (0.25, 1.0, 4.0, math.inf)
 BASIS_KEYS = ["symbol", "side", "hour"]
+# A tier is fitted only when, at its prior weight, it would explain this share of the window's
+# liquidated notional; otherwise the window says nothing about it and it keeps its prior.
+IDENTIFIABLE_SHARE = 0.01
 
 
 def turnover_half_life_hours(
@@ -85,21 +88,30 @@ def fit_leverage(
 
     ``basis`` as basis_from_levels gives (one symbol); ``truth`` the training window's liquidations
     of that symbol (side, hour, notional). The NNLS coefficients c[tier, multiplier] say how much
-    opened at each tier with each lifetime; their sum is the share of new positions that can be
-    liquidated at all (the rest never is: hedges, low leverage, positions closed first), capped at 1.
+    opened at each tier with each lifetime.
+
+    Only tiers the window can tell about are fitted: a tier is *identifiable* when, at its prior
+    weight, it would explain at least IDENTIFIABLE_SHARE of the window's liquidated notional (a 5x
+    tier in a calm week is never reached: its basis is zero and the data say nothing about it). A
+    tier that is not keeps its prior weight; the identifiable tiers share at most their prior mass
+    P: fitted f[L] = c[L] x min(1, P / sum c). A sum below P says part of what opened there is never
+    liquidated (hedges, positions closed first): the weights then sum to less than 1.
     With n liquidations in the window, every fitted quantity is blended with the prior as
-    a = n / (n + prior_strength): weights a x fitted + (1 - a) x seed, liquidatable share
-    a x fitted + (1 - a) x 1, decay rate a x fitted + (1 - a) x the turnover rate.
-    Returns one row per tier: leverage, weight (sums to the liquidatable share), prior_weight,
-    fitted_weight, half_life_hours (inf = no decay), truth_count, blend.
+    a = n / (n + prior_strength): weights a x f + (1 - a) x seed, decay rate a x fitted + (1 - a) x
+    the turnover rate. Returns one row per tier: leverage, weight, prior_weight, fitted_weight (f),
+    half_life_hours (inf = no decay), truth_count, blend, identifiable.
     """
     tiers = sorted(prior)
     n = len(truth)
-    fitted_share = {tier: 0.0 for tier in tiers}
+    fitted = dict(prior)
     fitted_rate = {tier: math.nan for tier in tiers}
-    liquidatable = 1.0
-    if n and not basis.empty:
-        columns = [(tier, m) for tier in tiers for m in LIFETIME_MULTIPLIERS]
+    identifiable: list[int] = []
+    truth_total = float(truth["notional"].sum()) if n else 0.0
+    if n and not basis.empty and truth_total > 0:
+        reach = basis[basis["multiplier"] == math.inf].groupby("leverage")["notional"].sum()
+        identifiable = [t for t in tiers if reach.get(t, 0.0) * prior[t] >= IDENTIFIABLE_SHARE * truth_total]
+    if identifiable:
+        columns = [(tier, m) for tier in identifiable for m in LIFETIME_MULTIPLIERS]
         truth_cells = truth.groupby(["side", "hour"])["notional"].sum()
         cells = basis.pivot_table(
             index=["side", "hour"], columns=["leverage", "multiplier"], values="notional", aggfunc="sum"
@@ -110,34 +122,33 @@ def fit_leverage(
         scale = design.to_numpy().max() or 1.0
         coefficients, _ = nnls(design.to_numpy() / scale, target / scale)
         total = float(coefficients.sum())
+        mass = sum(prior[t] for t in identifiable)
         if total > 0:
-            liquidatable = min(total, 1.0)
-            for (tier, _), c in zip(columns, coefficients, strict=True):
-                fitted_share[tier] += c / total
-            for tier in tiers:
+            cap = min(1.0, mass / total)
+            for tier in identifiable:
                 cs = [(m, c) for (t, m), c in zip(columns, coefficients, strict=True) if t == tier and c > 0]
                 weight = sum(c for _, c in cs)
+                fitted[tier] = weight * cap
                 if weight > 0:
                     fitted_rate[tier] = sum(c * _rate(base_half_life_hours * m) for m, c in cs) / weight
-    blend = n / (n + prior_strength) if prior_strength > 0 else (1.0 if n else 0.0)
-    if not any(fitted_share.values()):
-        blend = 0.0
-    share = blend * liquidatable + (1 - blend) * 1.0
+        else:
+            identifiable = []
+    blend = (n / (n + prior_strength) if prior_strength > 0 else 1.0) if identifiable else 0.0
     prior_rate = _rate(base_half_life_hours)
     rows = []
     for tier in tiers:
-        weight = blend * fitted_share[tier] + (1 - blend) * prior[tier]
-        fitted = fitted_rate[tier] if not math.isnan(fitted_rate[tier]) else prior_rate
-        rate = blend * fitted + (1 - blend) * prior_rate
+        rate_fit = fitted_rate[tier] if not math.isnan(fitted_rate[tier]) else prior_rate
+        rate = blend * rate_fit + (1 - blend) * prior_rate
         rows.append(
             {
                 "leverage": tier,
-                "weight": weight * share,
+                "weight": blend * fitted[tier] + (1 - blend) * prior[tier],
                 "prior_weight": prior[tier],
-                "fitted_weight": fitted_share[tier] * liquidatable,
+                "fitted_weight": fitted[tier],
                 "half_life_hours": math.log(2) / rate if rate > 0 else math.inf,
                 "truth_count": n,
                 "blend": blend,
+                "identifiable": tier in identifiable,
             }
         )
     return pd.DataFrame(rows)

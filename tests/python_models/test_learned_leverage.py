@@ -66,10 +66,14 @@ def test_without_truth_the_prior_is_kept_and_with_little_truth_it_is_blended():
     assert weights[100] == pytest.approx(0.5 * 0.5, abs=1e-6)
 
 
-def test_a_fit_below_one_says_part_of_what_opened_is_never_liquidated():
+def test_a_tier_the_window_never_reaches_keeps_its_prior_and_a_short_fit_is_never_liquidated():
     basis = _basis({5: np.arange(1.0, 49.0), 100: np.zeros(len(HOURS))})
     fitted = fit_leverage(basis, _truth(0.25 * np.arange(1.0, 49.0)), PRIOR, math.inf, prior_strength=0)
-    assert fitted["weight"].sum() == pytest.approx(0.25, abs=1e-6)
+    weights = dict(zip(fitted["leverage"], fitted["weight"], strict=True))
+    assert fitted.set_index("leverage")["identifiable"].to_dict() == {5: True, 100: False}
+    assert weights[100] == 0.5  # never reached in the window: the data say nothing about it
+    assert weights[5] == pytest.approx(0.25, abs=1e-6)  # 0.25 liquidatable of the 0.5 it may share
+    assert fitted["weight"].sum() == pytest.approx(0.75, abs=1e-6)
 
 
 def test_the_fit_picks_the_lifetime_whose_survival_matches_the_truth():
@@ -93,7 +97,7 @@ def test_the_fit_picks_the_lifetime_whose_survival_matches_the_truth():
     fitted = fit_leverage(basis, truth, {5: 0.5, 100: 0.5}, 8.0, prior_strength=0)
     tier = fitted.set_index("leverage").loc[100]
     assert tier["half_life_hours"] == pytest.approx(8.0, rel=1e-6)
-    assert tier["weight"] == pytest.approx(1.0, abs=1e-6)
+    assert tier["weight"] == pytest.approx(0.5, abs=1e-6)  # at most the prior mass of the tiers seen
 
 
 def test_lifetime_pieces_are_the_survival_quantiles_in_whole_buckets():

@@ -40,6 +40,7 @@ COLUMNS = [
     "turnover_half_life_hours",
     "truth_count",
     "blend",
+    "identifiable",
     "fitted_from",
     "fitted_to",
 ]
@@ -122,6 +123,7 @@ def model(dbt, session):
                         half_life if math.isfinite(half_life) else None,
                         int(tier.truth_count),
                         float(tier.blend),
+                        bool(tier.identifiable),
                         start,
                         end,
                     )
