@@ -49,29 +49,48 @@ def turnover_half_life_hours(
     return mean_open_interest_usdt / opened_per_hour * math.log(2)
 
 
+def survival(age_buckets: np.ndarray, half_life_hours: float, pieces: int, bucket_minutes: int) -> np.ndarray:
+    """Share of a level still open `age_buckets` after its opening bucket, as the SQL realises it.
+
+    The lifetime pieces (lifetime_pieces) are the survival the marts apply, so the fit scores each
+    lifetime candidate with exactly the survival its levels will get: a piece counts while
+    age < its lifetime in buckets.
+    """
+    alive = np.zeros(len(age_buckets))
+    for share, lifetime in lifetime_pieces(half_life_hours, pieces, bucket_minutes):
+        alive += share * (1.0 if lifetime is None else (age_buckets < lifetime))
+    return alive
+
+
 def basis_from_levels(
-    levels: pd.DataFrame, seed_weights: dict[int, float], base_half_life_hours: dict[str, float]
+    levels: pd.DataFrame,
+    seed_weights: dict[int, float],
+    base_half_life_hours: dict[str, float],
+    pieces: int = 3,
+    bucket_minutes: int = 5,
 ) -> pd.DataFrame:
     """Liquidated notional per (symbol, side, hour, leverage, multiplier) for one unit of weight.
 
     ``levels``: the base model's reached levels (symbol, side, leverage, opened_at, reached_at,
     liquidated_notional). A level's notional is divided by its seed weight (one unit of the tier) and
-    multiplied by the survival 2^(-age / half-life) of each lifetime candidate at its reach.
+    multiplied, for each lifetime candidate (half-life = the symbol's base half-life x multiplier),
+    by the share of it still open when price reached it (`survival`).
     """
     if levels.empty:
         return pd.DataFrame(columns=[*BASIS_KEYS, "leverage", "multiplier", "notional"])
     frame = levels.copy()
     frame["unit"] = frame["liquidated_notional"] / frame["leverage"].map(seed_weights).astype(float)
-    age_hours = (
-        pd.to_datetime(frame["reached_at"]) - pd.to_datetime(frame["opened_at"])
-    ).dt.total_seconds() / 3600
+    age = (pd.to_datetime(frame["reached_at"]) - pd.to_datetime(frame["opened_at"])).dt.total_seconds()
+    age_buckets = (age / (60 * bucket_minutes)).round().to_numpy()
     frame["hour"] = pd.to_datetime(frame["reached_at"]).dt.floor("h")
     parts = []
     for multiplier in LIFETIME_MULTIPLIERS:
-        half_life = frame["symbol"].map(base_half_life_hours).astype(float) * multiplier
-        survival = np.where(np.isfinite(half_life), np.exp2(-age_hours / half_life), 1.0)
+        alive = np.ones(len(frame))
+        for symbol, half_life in base_half_life_hours.items():
+            rows = (frame["symbol"] == symbol).to_numpy()
+            alive[rows] = survival(age_buckets[rows], half_life * multiplier, pieces, bucket_minutes)
         parts.append(
-            frame[[*BASIS_KEYS, "leverage"]].assign(multiplier=multiplier, notional=frame["unit"] * survival)
+            frame[[*BASIS_KEYS, "leverage"]].assign(multiplier=multiplier, notional=frame["unit"] * alive)
         )
     basis = pd.concat(parts, ignore_index=True)
     return basis.groupby([*BASIS_KEYS, "leverage", "multiplier"], as_index=False)["notional"].sum()
@@ -98,12 +117,17 @@ def fit_leverage(
     liquidated (hedges, positions closed first): the weights then sum to less than 1.
     With n liquidations in the window, every fitted quantity is blended with the prior as
     a = n / (n + prior_strength): weights a x f + (1 - a) x seed, decay rate a x fitted + (1 - a) x
-    the turnover rate. Returns one row per tier: leverage, weight, prior_weight, fitted_weight (f),
-    half_life_hours (inf = no decay), truth_count, blend, identifiable.
+    the turnover rate. Returns one row per tier: leverage, weight, components (the weight split by
+    lifetime multiplier, the prior's at multiplier 1: what the marts realise), prior_weight,
+    fitted_weight (f), half_life_hours (ln 2 / the weight-averaged decay rate, inf = no decay; a
+    summary), truth_count, blend, identifiable.
     """
     tiers = sorted(prior)
     n = len(truth)
     fitted = dict(prior)
+    # Fitted weight per (tier, lifetime multiplier); a tier not fitted keeps its prior at multiplier 1
+    # (the turnover half-life, the prior's lifetime).
+    fitted_parts = {tier: {1.0: prior[tier]} for tier in tiers}
     fitted_rate = {tier: math.nan for tier in tiers}
     identifiable: list[int] = []
     truth_total = float(truth["notional"].sum()) if n else 0.0
@@ -129,6 +153,7 @@ def fit_leverage(
                 cs = [(m, c) for (t, m), c in zip(columns, coefficients, strict=True) if t == tier and c > 0]
                 weight = sum(c for _, c in cs)
                 fitted[tier] = weight * cap
+                fitted_parts[tier] = {m: c * cap for m, c in cs}
                 if weight > 0:
                     fitted_rate[tier] = sum(c * _rate(base_half_life_hours * m) for m, c in cs) / weight
         else:
@@ -139,10 +164,13 @@ def fit_leverage(
     for tier in tiers:
         rate_fit = fitted_rate[tier] if not math.isnan(fitted_rate[tier]) else prior_rate
         rate = blend * rate_fit + (1 - blend) * prior_rate
+        components = {m: blend * w for m, w in fitted_parts[tier].items()}
+        components[1.0] = components.get(1.0, 0.0) + (1 - blend) * prior[tier]
         rows.append(
             {
                 "leverage": tier,
                 "weight": blend * fitted[tier] + (1 - blend) * prior[tier],
+                "components": sorted((m, w) for m, w in components.items() if w > 1e-12),
                 "prior_weight": prior[tier],
                 "fitted_weight": fitted[tier],
                 "half_life_hours": math.log(2) / rate if rate > 0 else math.inf,

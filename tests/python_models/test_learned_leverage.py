@@ -13,6 +13,7 @@ from python_models.leverage import (
     basis_from_levels,
     fit_leverage,
     lifetime_pieces,
+    survival,
     turnover_half_life_hours,
 )
 
@@ -76,7 +77,7 @@ def test_a_tier_the_window_never_reaches_keeps_its_prior_and_a_short_fit_is_neve
     assert fitted["weight"].sum() == pytest.approx(0.75, abs=1e-6)
 
 
-def test_the_fit_picks_the_lifetime_whose_survival_matches_the_truth():
+def test_the_fit_picks_the_lifetime_whose_realised_survival_matches_the_truth():
     opened = pd.Timestamp("2026-10-01")
     ages = np.arange(1, 48)
     levels = pd.DataFrame(
@@ -93,10 +94,14 @@ def test_the_fit_picks_the_lifetime_whose_survival_matches_the_truth():
     one_unit = basis[basis["multiplier"] == math.inf]["notional"]
     assert one_unit.tolist() == pytest.approx([100.0] * len(ages))
     hours = pd.to_datetime([opened + pd.Timedelta(hours=int(a)) for a in ages])
-    truth = pd.DataFrame({"side": "long", "hour": hours, "notional": 100.0 * np.exp2(-ages / 8.0)})
+    # The truth as positions with an 8 h half-life would give it, cut into the marts' three pieces.
+    alive = survival(ages * 12.0, 8.0, pieces=3, bucket_minutes=5)
+    assert alive.min() == 0.0 and alive.max() == 1.0 and 0 < alive[10] < 1
+    truth = pd.DataFrame({"side": "long", "hour": hours, "notional": 100.0 * alive})
     fitted = fit_leverage(basis, truth, {5: 0.5, 100: 0.5}, 8.0, prior_strength=0)
     tier = fitted.set_index("leverage").loc[100]
     assert tier["half_life_hours"] == pytest.approx(8.0, rel=1e-6)
+    assert tier["components"] == [(1.0, pytest.approx(0.5, abs=1e-6))]
     assert tier["weight"] == pytest.approx(0.5, abs=1e-6)  # at most the prior mass of the tiers seen
 
 

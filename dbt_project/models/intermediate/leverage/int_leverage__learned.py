@@ -7,9 +7,9 @@ change a row here (tests/dbt_python pins it). No train period or no truth: the p
 model's seed weights, the turnover half-life). Method: python_models/leverage.py and the
 `learned_leverage` docs block.
 
-One row per symbol x leverage x lifetime piece: the weight the piece carries relative to the base
-model's level (`level_factor`) and after how many buckets it closes by itself (`lifetime_buckets`,
-null = lives until reached).
+One row per symbol x leverage x lifetime piece (pieces of every lifetime component the fit gave the
+tier weight): the weight the piece carries relative to the base model's level (`level_factor`) and
+after how many buckets it closes by itself (`lifetime_buckets`, null = lives until reached).
 """
 
 import json
@@ -31,6 +31,7 @@ COLUMNS = [
     "base_model",
     "leverage",
     "piece",
+    "lifetime_multiplier",
     "lifetime_buckets",
     "level_factor",
     "weight",
@@ -101,12 +102,17 @@ def model(dbt, session):
                 .project("symbol, side, leverage, opened_at, reached_at, liquidated_notional")
                 .df()
             )
-        basis = basis_from_levels(reached, prior, {symbol: half_life})
+        basis = basis_from_levels(reached, prior, {symbol: half_life}, pieces, bucket_minutes)
         fitted = fit_leverage(basis, truth, prior, half_life, prior_strength)
         for tier in fitted.itertuples():
-            for number, (share, lifetime) in enumerate(
-                lifetime_pieces(tier.half_life_hours, pieces, bucket_minutes), 1
-            ):
+            # Each lifetime component of the tier (its share of the weight at half-life
+            # turnover half-life x multiplier), cut into the pieces the fit scored it with.
+            parts = [
+                (multiplier, weight, share, lifetime)
+                for multiplier, weight in tier.components
+                for share, lifetime in lifetime_pieces(half_life * multiplier, pieces, bucket_minutes)
+            ]
+            for number, (multiplier, weight, share, lifetime) in enumerate(parts, 1):
                 rows.append(
                     (
                         symbol,
@@ -114,8 +120,9 @@ def model(dbt, session):
                         base,
                         int(tier.leverage),
                         number,
+                        float(multiplier),
                         lifetime,
-                        tier.weight * share / prior[tier.leverage],
+                        weight * share / prior[tier.leverage],
                         tier.weight,
                         tier.prior_weight,
                         tier.fitted_weight,
