@@ -219,7 +219,7 @@ def test_judged_cells_are_a_part_of_the_heatmap_that_gives_the_same_scores_as_th
     mart = db.sql("select symbol, model, side, period, metric, value, n from fct_model_scores").df()
     keys = ["symbol", "model", "side", "period", "metric"]
     mart = mart.sort_values(keys).reset_index(drop=True)
-    assert len(on_whole) == len(on_judged) == len(mart) == 3 * 3 * 2 * 4
+    assert len(on_whole) == len(on_judged) == len(mart) == 5 * 3 * 2 * 4
     for frame in (on_judged, mart):
         assert frame[keys].astype(str).to_numpy().tolist() == on_whole[keys].astype(str).to_numpy().tolist()
         assert frame["value"].isna().tolist() == on_whole["value"].isna().tolist()
