@@ -11,7 +11,7 @@ from pydantic import AfterValidator
 
 from api.core.config import MODELS, TIMEFRAMES
 
-ModelName = Literal["binance_standard", "funding_adjusted", "ensemble"]
+ModelName = Literal["binance_standard", "funding_adjusted", "large_trades", "learned_leverage", "ensemble"]
 Timeframe = Literal["1h", "4h", "12h", "1d", "7d", "30d", "24h", "3d", "90d", "180d", "1y"]
 Side = Literal["long", "short"]
 HeatmapSide = Literal["both", "long", "short"]

@@ -99,6 +99,26 @@ class Candles(BaseModel):
     close: list[float]
 
 
+class TrueLiquidationRow(BaseModel):
+    bucket_start: UtcDatetime = Field(description="Start of the timeframe's resolution bucket")
+    side: Side = Field(description="The liquidated position's side")
+    price_bin: float = Field(description="Lower edge of the price bin")
+    price: float = Field(description="Notional-weighted mean fill price, USDT")
+    notional: float = Field(description="Liquidated notional, USDT")
+    count: int = Field(description="Forced orders")
+
+
+class TrueLiquidations(BaseModel):
+    symbol: str
+    timeframe: Timeframe
+    side: HeatmapSide
+    resolution_minutes: int
+    total_notional: float
+    rows: list[TrueLiquidationRow] = Field(
+        description="Recorded liquidations per bucket, price bin and side (empty without truth)"
+    )
+
+
 class Heatmap(BaseModel):
     symbol: str
     model: ModelName

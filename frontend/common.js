@@ -12,7 +12,8 @@ const LH = (() => {
     [0.58, "#1f9a8a"], [0.78, "#6ccd5a"], [1, "#fde725"],
   ];
   const MODEL_LABELS = {
-    binance_standard: "Binance standard", funding_adjusted: "Funding adjusted", ensemble: "Ensemble",
+    binance_standard: "Binance standard", funding_adjusted: "Funding adjusted", large_trades: "Large trades",
+    learned_leverage: "Learned leverage", ensemble: "Ensemble",
   };
   const PLOT_CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
 

@@ -36,6 +36,25 @@ const Heat = (() => {
     return out;
   }
 
+  /* Recorded liquidations as dots on the map, area by notional (the largest 22 px across). */
+  function truthTrace(truth) {
+    const rows = truth ? truth.rows : [];
+    if (!rows.length) return null;
+    const largest = Math.max(...rows.map((r) => r.notional));
+    return {
+      type: "scatter", mode: "markers", name: "true liquidations",
+      x: rows.map((r) => LH.plotTime(r.bucket_start)), y: rows.map((r) => r.price),
+      customdata: rows.map((r) => [r.side, r.notional, r.count]),
+      marker: {
+        size: rows.map((r) => 4 + 18 * Math.sqrt(r.notional / largest)),
+        color: rows.map((r) => (r.side === "long" ? "rgba(255,255,255,0.85)" : "rgba(255,170,0,0.85)")),
+        line: { color: "rgba(0,0,0,0.6)", width: 1 },
+      },
+      hovertemplate: "%{x}<br>%{y:,.1f} USDT<br>%{customdata[0]}s liquidated: %{customdata[1]:,.0f} USDT" +
+        " (%{customdata[2]} orders)<extra>true</extra>",
+    };
+  }
+
   function zoneShapes(zones) {
     const shapes = [];
     const annotations = [];
@@ -63,7 +82,7 @@ const Heat = (() => {
     });
   }
 
-  return { colourMax, traces, zoneShapes, layout };
+  return { colourMax, traces, truthTrace, zoneShapes, layout };
 })();
 
 if (document.body.dataset.page === "heatmap") {
@@ -94,17 +113,23 @@ if (document.body.dataset.page === "heatmap") {
       };
       LH.remember(query);
       LH.loading(el.plot, el.status, `Loading the ${query.timeframe} heatmap…`);
-      const requests = [LH.api("/liquidations/heatmap", query)];
+      const requests = [
+        LH.api("/liquidations/heatmap", query),
+        LH.api("/liquidations/true", { symbol: query.symbol, timeframe: query.timeframe, side: query.side }),
+      ];
       if (zonesBuilt) requests.push(LH.api("/liquidations/clusters", { symbol: query.symbol, model: query.model }));
       const answers = await newest(
         () => Promise.all(requests),
         (error) => LH.failed(el.plot, el.status, el.summary, error),
       );
       if (!answers) return;
-      const [data, clusters] = answers;
+      const [data, truth, clusters] = answers;
       const zones = clusters ? clusters.zones.filter((z) => query.side === "both" || z.side === query.side) : [];
       const marks = Heat.zoneShapes(zones);
-      await Plotly.react(el.plot, Heat.traces(data, Heat.colourMax(data.z)), Heat.layout(marks), LH.PLOT_CONFIG);
+      const shown = Heat.traces(data, Heat.colourMax(data.z));
+      const dots = Heat.truthTrace(truth);
+      if (dots) shown.push(dots);
+      await Plotly.react(el.plot, shown, Heat.layout(marks), LH.PLOT_CONFIG);
       if (!data.times.length) {
         LH.done(el.plot, el.status, "empty", "No heatmap cells for this choice.");
         el.summary.textContent = "";
@@ -113,9 +138,13 @@ if (document.body.dataset.page === "heatmap") {
       LH.done(el.plot, el.status, "ready",
         `${data.symbol} · ${LH.MODEL_LABELS[data.model]} · ${data.timeframe} at ${data.resolution_minutes}-minute ` +
         `buckets · price ${LH.price(data.current_price)}`);
-      el.summary.textContent = zonesBuilt
+      const zoneText = zonesBuilt
         ? `${zones.length} liquidation zone(s) marked (DBSCAN over the latest levels).`
         : "Liquidation zones are not built yet (fct_liquidation_clusters): none marked.";
+      const truthText = truth.rows.length
+        ? ` Dots: ${LH.usd(truth.total_notional)} of recorded liquidations (white longs, orange shorts).`
+        : "";
+      el.summary.textContent = zoneText + truthText;
     }
 
     el.symbol.addEventListener("change", () => {

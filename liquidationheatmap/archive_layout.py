@@ -105,8 +105,8 @@ def parse_archive_path(path: Path) -> ArchiveFile:
         for folder in parts[:-1]:
             if folder.endswith("Klines") or folder == "klines":
                 dataset = folder
-        if dataset != "klines":
-            raise UnknownFileName(f"{path}: {dataset} files are not ingested (only klines)")
+        if dataset not in DATASETS:
+            raise UnknownFileName(f"{path}: {dataset} files are not ingested (only klines, markPriceKlines)")
     else:
         raise UnknownFileName(f"{path}: unknown dataset {kind!r} in file name")
     spec = get_spec(dataset)

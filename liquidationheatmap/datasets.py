@@ -3,7 +3,7 @@
 This is the lake's contract. Ingest decodes columns by position with these names and types, the
 simulator writes files with these headers, and the dbt sources read these names. Column names and
 units are Binance's own (see ../shared/reference/binance-data-formats.md); the lake adds `symbol`
-where the file has none, and `interval` for klines.
+where the file has none, and `interval` for klines and markPriceKlines.
 """
 
 from __future__ import annotations
@@ -74,6 +74,29 @@ DATASETS: dict[str, DatasetSpec] = {
     ),
     "klines": DatasetSpec(
         name="klines",
+        columns=_cols(
+            ("open_time", "BIGINT"),
+            ("open", "DOUBLE"),
+            ("high", "DOUBLE"),
+            ("low", "DOUBLE"),
+            ("close", "DOUBLE"),
+            ("volume", "DOUBLE"),
+            ("close_time", "BIGINT"),
+            ("quote_volume", "DOUBLE"),
+            ("count", "BIGINT"),
+            ("taker_buy_volume", "DOUBLE"),
+            ("taker_buy_quote_volume", "DOUBLE"),
+            ("ignore", "DOUBLE"),
+        ),
+        time_column="open_time",
+        time_kind="epoch",
+        daily=True,
+        monthly=True,
+        has_interval=True,
+    ),
+    # Mark-price candles: the klines columns (volumes and counts are 0); Binance liquidates on the mark price.
+    "markPriceKlines": DatasetSpec(
+        name="markPriceKlines",
         columns=_cols(
             ("open_time", "BIGINT"),
             ("open", "DOUBLE"),
@@ -183,7 +206,7 @@ DATASETS: dict[str, DatasetSpec] = {
     ),
 }
 
-DEFAULT_DATASETS: tuple[str, ...] = ("aggTrades", "metrics", "fundingRate", "bookDepth")
+DEFAULT_DATASETS: tuple[str, ...] = ("aggTrades", "metrics", "fundingRate", "bookDepth", "markPriceKlines")
 # The truth datasets (folders of the simulator's `truth/`), ingested into the lake beside the archive's.
 TRUTH_DATASETS: tuple[str, ...] = ("liquidations", "positions")
 MARKETS: tuple[str, ...] = ("um", "cm")

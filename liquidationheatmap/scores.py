@@ -29,7 +29,7 @@ WITH_INTERVAL = {"overlap", "skill"}
 # Metrics of the predicted history: per period, the same in every horizon's table.
 PER_PERIOD = {"calibration", "hourly_correlation"}
 REFERENCE_ORDER = ("oracle", "uniform", "proximity")
-MODEL_FIRST = ("binance_standard", "funding_adjusted")
+MODEL_FIRST = ("binance_standard", "funding_adjusted", "large_trades", "learned_leverage")
 PERIOD_ORDER = ("train", "test")
 REQUIRED_COLUMNS = {"horizon_hours", "low", "high", "kind", "window_id"}
 

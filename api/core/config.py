@@ -14,7 +14,13 @@ from pathlib import Path
 from liquidationheatmap.dbt_runner import TARGET_DIR
 from liquidationheatmap.settings import PROJECT_ROOT, Settings, get_settings
 
-MODELS: tuple[str, ...] = ("binance_standard", "funding_adjusted", "ensemble")
+MODELS: tuple[str, ...] = (
+    "binance_standard",
+    "funding_adjusted",
+    "large_trades",
+    "learned_leverage",
+    "ensemble",
+)
 TIMEFRAMES: tuple[str, ...] = ("1h", "4h", "12h", "1d", "7d", "30d", "24h", "3d", "90d", "180d", "1y")
 FRONTEND_DIR = PROJECT_ROOT / "frontend"
 # `liquidationheatmap docs` writes dbt's page here and copies it to data/processed/lineage.html.

@@ -20,7 +20,8 @@ from api.queries.clusters import liquidation_clusters
 from api.queries.heatmap import liquidation_heatmap
 from api.queries.history import liquidation_history
 from api.queries.levels import liquidation_levels
-from api.schemas import Clusters, Heatmap, History, Levels
+from api.queries.truth import true_liquidations
+from api.schemas import Clusters, Heatmap, History, Levels, TrueLiquidations
 
 router = APIRouter(prefix="/liquidations", tags=["liquidations"], responses=DATA_ERRORS)
 
@@ -91,6 +92,26 @@ def heatmap(
     return wh.respond(
         ("heatmap", symbol, model, timeframe, side),
         lambda: liquidation_heatmap(wh, symbol, model, timeframe, side),
+    )
+
+
+@router.get(
+    "/true",
+    response_model=TrueLiquidations,
+    summary="Recorded liquidations on the heatmap's time and price axes",
+)
+def recorded(
+    wh: WarehouseDep,
+    config: ConfigDep,
+    symbol: SymbolQuery = None,
+    timeframe: Timeframe = "7d",
+    side: HeatmapSide = "both",
+) -> Response:
+    """True liquidations (fct_true_liquidations) per resolution bucket, price bin and side, in the
+    window of the heatmap of the same timeframe; empty when no truth was recorded."""
+    symbol = symbol or config.default_symbol
+    return wh.respond(
+        ("true", symbol, timeframe, side), lambda: true_liquidations(wh, symbol, timeframe, side)
     )
 
 

@@ -16,6 +16,7 @@
       'metrics': ('binance', 'metrics'),
       'fundingRate': ('binance', 'funding_rate'),
       'bookDepth': ('binance', 'book_depth'),
+      'markPriceKlines': ('binance', 'mark_price_klines'),
       '_manifest': ('ingest', 'manifest'),
       'liquidations': ('truth', 'liquidations'),
       'positions': ('truth', 'positions'),

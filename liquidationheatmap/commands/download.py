@@ -39,9 +39,10 @@ Mirror the files needed for SYMBOLs, DATASETS and a date range from Binance's pu
 the archive layout under --out (data/futures/<market>/<daily|monthly>/<dataset>/<SYMBOL>/...).
 
 Which files: fundingRate exists only monthly (every month touching the range); metrics and
-bookDepth only daily (every day); the others (aggTrades, trades, klines) as monthly files for the
-months wholly inside the range and daily files for the remaining days. A monthly file that is not
-published yet (the current month) is replaced by its daily files.
+bookDepth only daily (every day); the others (aggTrades, trades, klines, markPriceKlines) as monthly
+files for the months wholly inside the range and daily files for the remaining days. A monthly file
+that is not published yet (the current month) is replaced by its daily files. klines and
+markPriceKlines come at --kline-interval (default 1m: the mark-price extremes the lifecycle uses).
 
 Each zip is fetched with its .CHECKSUM and kept only if its sha256 matches; files are written under
 a temp name and renamed, so an interrupted run never leaves a partial file. Files already present

@@ -16,7 +16,7 @@ import time
 from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -30,6 +30,7 @@ from liquidationheatmap.simulate.writers import (
     aggtrades_csv,
     bookdepth_csv,
     funding_csv,
+    mark_price_klines_csv,
     metrics_csv,
     write_archive_file,
 )
@@ -148,6 +149,11 @@ def _write_day(out: Path, result: DayResult, legacy_headerless: bool, summary: S
         entry = ArchiveFile(dataset, sym, "daily", day.isoformat())
         summary.files[dataset][sym].append(write_archive_file(out, entry, csv))
         summary.rows[dataset][sym] += rows
+    day_ms = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+    mark = ArchiveFile("markPriceKlines", sym, "daily", day.isoformat(), interval="1m")
+    marks = mark_price_klines_csv(day_ms, result.minute_mark, spec.tick_decimals)
+    summary.files["markPriceKlines"][sym].append(write_archive_file(out, mark, marks))
+    summary.rows["markPriceKlines"][sym] += len(result.minute_mark)
     liq_path, pos_path = write_truth(
         out,
         sym,

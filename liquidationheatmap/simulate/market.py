@@ -124,6 +124,9 @@ class DayResult:
     liquidations: dict[str, np.ndarray]
     positions: dict[str, np.ndarray]  # positions closed this day (and, on the last day, still open)
     minute_mid: np.ndarray = field(default_factory=lambda: np.empty(0))  # log mid at each minute end
+    # Log mid per minute: open, high, low, close (1440 x 4). Liquidations trigger on the mid, so this
+    # is the market's mark price; the writers turn it into markPriceKlines.
+    minute_mark: np.ndarray = field(default_factory=lambda: np.empty((0, 4)))
 
 
 @dataclass
@@ -318,6 +321,7 @@ class MarketSimulator:
         depth_mid: list[np.ndarray] = []
         depth_sigma: list[float] = []
         minute_mid = np.empty(1440)
+        minute_mark = np.empty((1440, 4))
         buy = sell = 0
         for m in range(1440):
             t0 = day_ms + m * MINUTE_MS
@@ -346,6 +350,21 @@ class MarketSimulator:
             depth_sigma.append(sigma)
             self._end_minute(start_mid, int(np.count_nonzero(minute.kind == 2)))
             minute_mid[m] = self.logmid
+            # Reads the path only (no random draws), so every other file stays byte for byte the same.
+            # Each order moves the mid from `pre` to `post` (forced orders included): the path's
+            # extremes are what the liquidation engine tests positions against.
+            path_high = (
+                max(float(minute.pre.max()), float(minute.post.max())) if len(minute.post) else start_mid
+            )
+            path_low = (
+                min(float(minute.pre.min()), float(minute.post.min())) if len(minute.post) else start_mid
+            )
+            minute_mark[m] = (
+                start_mid,
+                max(start_mid, path_high, self.logmid),
+                min(start_mid, path_low, self.logmid),
+                self.logmid,
+            )
             t1 = t0 + MINUTE_MS
             if t1 % FIVE_MIN_MS == 0:
                 b = self.book
@@ -385,6 +404,7 @@ class MarketSimulator:
             liquidations=_concat(liqs, _EMPTY_LIQS),
             positions=positions,
             minute_mid=minute_mid,
+            minute_mark=minute_mark,
         )
 
     def _funding(self, t0: int) -> tuple[int, float]:

@@ -80,6 +80,37 @@ def aggtrades_csv(
     return (_header("aggTrades") if header else b"") + body
 
 
+MARK_PRICE_EXTRA_DECIMALS = 2  # Binance prints mark prices finer than the trade tick
+
+
+def mark_price_klines_csv(day_ms: int, minute_mark: np.ndarray, tick_decimals: int) -> bytes:
+    """markPriceKlines 1m: one candle per minute of the log mid (open, high, low, close), no volumes.
+
+    Columns as Binance's klines; a mark-price file's volume, count and taker columns are 0.
+    """
+    decimals = tick_decimals + MARK_PRICE_EXTRA_DECIMALS
+    prices = np.rint(np.exp(minute_mark) * 10**decimals).astype(np.int64)
+    opens = day_ms + np.arange(len(minute_mark), dtype=np.int64) * 60_000
+    zeros = pa.array(["0"] * len(minute_mark))
+    table = pa.table(
+        {
+            "open_time": opens,
+            "open": decimal_strings(prices[:, 0], decimals),
+            "high": decimal_strings(prices[:, 1], decimals),
+            "low": decimal_strings(prices[:, 2], decimals),
+            "close": decimal_strings(prices[:, 3], decimals),
+            "volume": zeros,
+            "close_time": opens + 59_999,
+            "quote_volume": zeros,
+            "count": pa.array([0] * len(minute_mark), type=pa.int64()),
+            "taker_buy_volume": zeros,
+            "taker_buy_quote_volume": zeros,
+            "ignore": zeros,
+        }
+    )
+    return _header("markPriceKlines") + (_table_csv(table) if len(minute_mark) else b"")
+
+
 def _text_time(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 

@@ -45,7 +45,13 @@ def test_symbols_lists_bin_size_dates_price_and_models(client, mart):
                 "last_trade_date": "2026-10-02",
                 "current_price": price,
                 "measured_at": "2026-10-02T23:55:00Z",
-                "models": ["binance_standard", "funding_adjusted", "ensemble"],
+                "models": [
+                    "binance_standard",
+                    "funding_adjusted",
+                    "large_trades",
+                    "learned_leverage",
+                    "ensemble",
+                ],
             }
         ]
     }
@@ -267,14 +273,10 @@ def test_built_ensemble_levels_are_the_models_weighted_by_the_weights_table(clie
     weights = dict(mart.sql("select model, weight from fct_ensemble_weights").fetchall())
     totals = {
         model: client.get("/liquidations/levels", params={"model": model}).json()["total_long_notional"]
-        for model in ("binance_standard", "funding_adjusted", "ensemble")
+        for model in (*weights, "ensemble")
     }
     assert sum(weights.values()) == pytest.approx(1.0, abs=1e-12)
-    assert totals["ensemble"] == pytest.approx(
-        weights["binance_standard"] * totals["binance_standard"]
-        + weights["funding_adjusted"] * totals["funding_adjusted"],
-        rel=1e-9,
-    )
+    assert totals["ensemble"] == pytest.approx(sum(weights[m] * totals[m] for m in weights), rel=1e-9)
 
 
 def test_built_model_scores_put_every_model_beside_the_reference_maps(client, mart):
@@ -283,7 +285,13 @@ def test_built_model_scores_put_every_model_beside_the_reference_maps(client, ma
         0
     ]
     assert len(scores) == expected > 0
-    maps = {"binance_standard", "funding_adjusted", "ensemble", "uniform", "proximity", "oracle"}
+    maps = {
+        "binance_standard",
+        "funding_adjusted",
+        "large_trades",
+        "learned_leverage",
+        "ensemble",
+        "uniform", "proximity", "oracle"}
     assert {s["model"] for s in scores} == maps
     assert {s["kind"] for s in scores if s["model"] in ("uniform", "proximity", "oracle")} == {"reference"}
     assert {s["period"] for s in scores} == {"train", "test"}

@@ -20,7 +20,7 @@ from python_models.ensemble import combine_levels
 from python_models.scoring import SCORE_COLUMNS
 from python_models.zones import ZONE_COLUMNS, find_zones
 
-WEIGHTS = {"binance_standard": 0.25, "funding_adjusted": 0.75}
+WEIGHTS = {"binance_standard": 0.25, "funding_adjusted": 0.75, "large_trades": 0.0, "learned_leverage": 0.0}
 
 
 @pytest.fixture(scope="module")

@@ -120,7 +120,9 @@ def test_long_levels_sit_below_entry_and_short_levels_above(full_db):
 
 def test_each_level_is_reached_at_the_first_later_bucket_that_crosses_it(full_db):
     timeline = _frame(
-        full_db, "select bucket_index, low, high from int_buckets__timeline order by bucket_index"
+        full_db,
+        "select bucket_index, reach_low as low, reach_high as high from int_buckets__timeline "
+        "order by bucket_index",
     )
     levels = _frame(
         full_db,
@@ -150,7 +152,7 @@ def test_a_reached_level_leaves_the_live_levels_and_enters_the_history(full_db):
     reached = _frame(
         full_db,
         "select model, side, reached_at, sum(liquidated_notional) as notional, count(*) as levels "
-        "from int_levels__with_lifecycle where is_reached group by 1, 2, 3",
+        "from int_levels__variants where is_reached group by 1, 2, 3",
     )
     history = _frame(
         full_db,
@@ -161,7 +163,8 @@ def test_a_reached_level_leaves_the_live_levels_and_enters_the_history(full_db):
     assert len(merged) == len(reached) == len(history) > 0
     np.testing.assert_allclose(merged["notional"], merged["liquidated_notional"], rtol=1e-9)
     assert (merged["levels"] == merged["liquidated_count"]).all()
-    # Live levels at the latest bucket: exactly the unreached ones, shrunk by open-interest falls.
+    # Live levels at the latest bucket: exactly the unreached (and, for learned_leverage, not yet
+    # closed by themselves) ones, shrunk by open-interest falls.
     latest = full_db.execute(
         "select bucket_number, close, cum_log_shrink from int_buckets__timeline "
         "order by bucket_number desc limit 1"
@@ -170,7 +173,8 @@ def test_a_reached_level_leaves_the_live_levels_and_enters_the_history(full_db):
         full_db,
         f"select model, side, leverage, liquidation_price_bin as price_bin, "
         f"sum(opened_quantity * exp({latest[2]} - opened_cum_log_shrink)) * {latest[1]} as expected "
-        f"from int_levels__with_lifecycle where not is_reached group by 1, 2, 3, 4",
+        f"from int_levels__variants "
+        f"where closed_bucket_number is null or closed_bucket_number > {latest[0]} group by 1, 2, 3, 4",
     )
     mart = _frame(
         full_db,
@@ -241,7 +245,8 @@ def test_volume_profile_adds_up_to_the_trades(full_db):
 def test_validate_report_has_no_errors_and_lists_every_dataset(built):
     report = load_report(built.full)
     assert report.exit_code == 0
-    assert {row["dataset"] for row in report.profile} == {"aggTrades", "metrics", "fundingRate", "bookDepth"}
+    datasets = {row["dataset"] for row in report.profile}
+    assert datasets == {"aggTrades", "metrics", "fundingRate", "bookDepth", "markPriceKlines"}
     statuses = {v.status for v in report.verdicts}
     assert statuses <= {"pass", "warn"}
     results = json.loads(build_results_path(built.full).read_text())

@@ -23,7 +23,7 @@ from liquidationheatmap.simulate import simulate_market
 START = date(2026, 10, 1)
 DAYS = 2
 TRADES_PER_DAY = 20_000
-WEIGHTS = {"binance_standard": 1.0, "funding_adjusted": 0.0}
+WEIGHTS = {"binance_standard": 1.0, "funding_adjusted": 0.0, "large_trades": 0.0, "learned_leverage": 0.0}
 
 
 @dataclass(frozen=True)

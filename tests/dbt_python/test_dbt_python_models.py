@@ -48,7 +48,9 @@ def test_zones_hold_exactly_the_levels_in_their_price_range_and_the_densest_bin(
         "from fct_liquidation_levels group by all"
     ).df()
     assert set(zip(zones["model"], zones["side"], strict=True)) == {
-        (m, s) for m in ("binance_standard", "funding_adjusted") for s in ("long", "short")
+        (m, s)
+        for m in ("binance_standard", "funding_adjusted", "large_trades", "learned_leverage")
+        for s in ("long", "short")
     }
     for (model, side), group in bins.groupby(["model", "side"]):
         mine = zones[(zones["model"] == model) & (zones["side"] == side)]
@@ -106,6 +108,8 @@ def test_weights_table_records_the_var_weights_summing_to_one(db):
     assert rows == [
         ("binance_standard", 1.0, "var", None, None),
         ("funding_adjusted", 0.0, "var", None, None),
+        ("large_trades", 0.0, "var", None, None),
+        ("learned_leverage", 0.0, "var", None, None),
     ]
     assert sum(row[1] for row in rows) == 1.0
 

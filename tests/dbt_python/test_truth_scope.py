@@ -16,7 +16,12 @@ from liquidationheatmap.dbt_runner import build_results_path, build_warehouse
 
 pytestmark = pytest.mark.slow
 
-WEIGHTS = {"binance_standard": 1.0, "funding_adjusted": 0.0}  # as the session's build (conftest.py)
+WEIGHTS = {
+    "binance_standard": 1.0,
+    "funding_adjusted": 0.0,
+    "large_trades": 0.0,
+    "learned_leverage": 0.0,
+}  # as the session's build (conftest.py)
 
 KEY_TEST = "test.liquidationheatmap.unique_combination_stg_truth__positions_symbol__position_id"
 

@@ -34,7 +34,7 @@ def test_demo_builds_marts_and_a_second_run_reuses_the_simulation_and_lake(tmp_p
         ).fetchone()[0]
         models = {r[0] for r in con.execute("select distinct model from fct_liquidation_levels").fetchall()}
     assert days == 2
-    assert models == {"binance_standard", "funding_adjusted"}
+    assert models == {"binance_standard", "funding_adjusted", "large_trades", "learned_leverage"}
 
     raw_files = {p: p.stat().st_mtime_ns for p in paths.raw.rglob("*") if p.is_file()}
     console = Console(record=True, width=200)

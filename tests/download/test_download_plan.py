@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from liquidationheatmap.archive_layout import ArchiveFile
+from liquidationheatmap.datasets import DEFAULT_DATASETS
 from liquidationheatmap.download import compress_days, daily_files_of_month, plan_downloads
 
 
@@ -127,3 +128,12 @@ def test_compress_days_joins_consecutive_days_into_ranges():
 
     assert compress_days(days) == ["2024-01-01..2024-01-03", "2024-01-07", "2024-01-09..2024-01-10"]
     assert compress_days([]) == []
+
+
+def test_mark_price_klines_are_planned_by_default_in_their_interval_folder():
+    assert "markPriceKlines" in DEFAULT_DATASETS
+    plan = plan_downloads(["BTCUSDT"], ["markPriceKlines"], date(2025, 1, 1), date(2025, 1, 2))
+    assert [str(f.relative_path()) for f in plan] == [
+        "data/futures/um/daily/markPriceKlines/BTCUSDT/1m/BTCUSDT-1m-2025-01-01.zip",
+        "data/futures/um/daily/markPriceKlines/BTCUSDT/1m/BTCUSDT-1m-2025-01-02.zip",
+    ]

@@ -22,7 +22,7 @@ def test_the_same_seed_writes_byte_identical_files(tmp_path):
     for name in ("a", "b"):
         simulate_market(tmp_path / name, ["BTCUSDT"], START, 1, 3_000, 11, show_progress=False)
     first, second = _digests(tmp_path / "a"), _digests(tmp_path / "b")
-    assert len(first) == 4 * 2 + 2  # four zips with checksums, two truth files
+    assert len(first) == 5 * 2 + 2  # five zips with checksums (markPriceKlines too), two truth files
     assert first == second
 
 

@@ -21,7 +21,8 @@ def _ms(day: str) -> int:
 
 def test_every_zip_has_a_checksum_file_with_its_sha256_and_name(sim):
     zips = sorted(sim.out.rglob("*.zip"))
-    assert len(zips) == 3 * DAYS + 1  # aggTrades, metrics, bookDepth daily + one fundingRate month
+    # aggTrades, metrics, bookDepth, markPriceKlines daily + one fundingRate month
+    assert len(zips) == 4 * DAYS + 1
     for path in zips:
         text = path.with_name(path.name + ".CHECKSUM").read_text()
         assert text == f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}\n"

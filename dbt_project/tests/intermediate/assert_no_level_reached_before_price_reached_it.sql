@@ -9,7 +9,7 @@ with levels as (
     where is_reached
 ),
 at_reach as (
-    select levels.*, timeline.low, timeline.high
+    select levels.*, timeline.reach_low as low, timeline.reach_high as high
     from levels
     inner join {{ ref('int_buckets__timeline') }} as timeline
         on timeline.symbol = levels.symbol

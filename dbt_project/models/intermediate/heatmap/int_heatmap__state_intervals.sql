@@ -2,7 +2,7 @@
   Live quantity per (symbol, model, side, liquidation-price bin) as a step function of time.
 
   A level adds w = opened_quantity x exp(-L(t0)) at its opening bucket and removes it at the
-  bucket it is reached; the running sum W(t) of these steps per bin, times exp(L(t)), is the bin's
+  bucket it is reached or closes by itself (closed_bucket_number, int_levels__variants); the running sum W(t) of these steps per bin, times exp(L(t)), is the bin's
   live quantity at t (every live level shrinks by the same factor, so the factor comes out of the
   sum). Each row is an interval [from, to) of buckets over which W is constant; to is null for
   the last, still open interval. Every addition and removal is at or below the current scale of
@@ -12,7 +12,7 @@ with
 
 levels as (
 
-    select * from {{ ref('int_levels__with_lifecycle') }}
+    select * from {{ ref('int_levels__variants') }}
 
 ),
 
@@ -34,10 +34,10 @@ steps as (
         model,
         side,
         liquidation_price_bin as price_bin,
-        reached_bucket_number as bucket_number,
+        closed_bucket_number as bucket_number,
         -opened_quantity * exp(-opened_cum_log_shrink) as weight_change
     from levels
-    where is_reached
+    where closed_bucket_number is not null
 
 ),
 

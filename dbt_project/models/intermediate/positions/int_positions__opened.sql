@@ -4,12 +4,18 @@
   1. A bucket whose open interest rose by dOI (base asset, not across a gap) opened dOI of new
      positions. It is spread over the bucket's price bins in proportion to the USDT volume traded
      in each bin; the entry price is the bin's volume-weighted average price.
+     large_trades spreads it by the volume of large aggregated trades only (at least
+     large_trade_min_notional_usdt each, as py-liquidation-map builds its map from large taker
+     trades); a bucket without a large trade opens nothing in that model.
   2. The long share of a bin:
        binance_standard - the bin's taker-buy share of volume;
        funding_adjusted - that share with its odds multiplied by the bucket's long odds multiplier
-                          (int_open_interest__side_tilt): share*m / (share*m + 1 - share).
+                          (int_open_interest__side_tilt): share*m / (share*m + 1 - share);
+       large_trades     - the taker-buy share of the bin's large trades.
   3. Each side's quantity is spread over the model's leverage distribution (seed leverage_weights).
   Buckets with an open-interest rise but no trades open nothing (no prices to place them at).
+  The learned_leverage model is not opened here: it reweights binance_standard's levels
+  (int_levels__variants).
 -#}
 with
 
@@ -30,6 +36,15 @@ candles as (
 
     select * from {{ ref('int_trades__per_bucket') }}
     where notional > 0
+
+),
+
+large_per_bucket as (
+
+    select symbol, bucket_number, sum(large_notional) as large_notional
+    from {{ ref('int_trades__per_bucket_price_bin') }}
+    where large_notional > 0
+    group by symbol, bucket_number
 
 ),
 
@@ -57,6 +72,10 @@ opened_per_bin as (
         bins.notional / bins.quantity as entry_price,
         deltas.opened_quantity * bins.notional / candles.notional as opened_quantity,
         bins.taker_buy_notional / bins.notional as taker_buy_share,
+        deltas.opened_quantity * bins.large_notional / large_per_bucket.large_notional
+            as large_opened_quantity,
+        case when bins.large_notional > 0
+            then bins.large_taker_buy_notional / bins.large_notional end as large_taker_buy_share,
         coalesce(tilt.long_odds_multiplier, 1.0) as long_odds_multiplier
 
     from bins
@@ -69,6 +88,9 @@ opened_per_bin as (
     left join tilt
         on tilt.symbol = bins.symbol
         and tilt.bucket_number = bins.bucket_number
+    left join large_per_bucket
+        on large_per_bucket.symbol = bins.symbol
+        and large_per_bucket.bucket_number = bins.bucket_number
 
 ),
 
@@ -84,9 +106,14 @@ long_shares as (
         opened_per_bin.*,
         models.model,
         case
+            when models.model = 'large_trades' then coalesce(large_opened_quantity, 0)
+            else opened_quantity
+        end as model_opened_quantity,
+        case
             when models.model = 'funding_adjusted'
                 then taker_buy_share * long_odds_multiplier
                     / (taker_buy_share * long_odds_multiplier + 1 - taker_buy_share)
+            when models.model = 'large_trades' then coalesce(large_taker_buy_share, 0)
             else taker_buy_share
         end as long_share
     from opened_per_bin
@@ -114,13 +141,15 @@ positions as (
         sides.side,
         weights.leverage,
         sides.entry_price,
-        sides.opened_quantity * sides.side_share * weights.weight as opened_quantity,
-        sides.opened_quantity * sides.side_share * weights.weight * sides.entry_price as opened_notional
+        sides.model_opened_quantity * sides.side_share * weights.weight as opened_quantity,
+        sides.model_opened_quantity * sides.side_share * weights.weight * sides.entry_price
+            as opened_notional
 
     from sides
     inner join weights
         on weights.model = sides.model
     where sides.side_share > 0
+        and sides.model_opened_quantity > 0
 
 )
 

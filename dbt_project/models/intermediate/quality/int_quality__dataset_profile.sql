@@ -81,6 +81,22 @@ book_depth as (
 
 ),
 
+mark_price as (
+
+    select
+        symbol,
+        count(*) as raw_rows,
+        count(distinct cast(opened_at as varchar) || '|' || candle_interval) as clean_rows,
+        sum(case when mark_low is null or mark_low <= 0 or mark_high < mark_low then 1 else 0 end) as invalid_rows,
+        min(opened_at) as first_at,
+        max(opened_at) as last_at,
+        min(mark_low) as min_value,
+        max(mark_high) as max_value
+    from {{ ref('stg_binance__mark_price_klines') }}
+    group by symbol
+
+),
+
 profiles as (
 
     select
@@ -112,6 +128,13 @@ profiles as (
         'bookDepth', symbol, 'depth notional (USDT)',
         raw_rows, clean_rows, invalid_rows, first_at, last_at, min_value, max_value
     from book_depth
+
+    union all
+
+    select
+        'markPriceKlines', symbol, 'mark price (USDT)',
+        raw_rows, clean_rows, invalid_rows, first_at, last_at, min_value, max_value
+    from mark_price
 
 )
 

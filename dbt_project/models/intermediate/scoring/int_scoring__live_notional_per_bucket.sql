@@ -19,13 +19,17 @@
   trades can belong to the neighbouring day). Without an ingest manifest in the lake it recomputes
   everything.
   Deleting lake files is not seen: rebuild with --full-refresh then.
+  Models whose parameters are refitted on every build (var refitted_models: learned_leverage, fitted
+  on the train period, which moves with the built range) can change in past buckets, so every
+  bucket of theirs is recomputed on every run.
 -#}
+{%- set refitted = "('" ~ var('refitted_models') | join("', '") ~ "')" -%}
 {{
     config(
         materialized='table' if target.type == 'spark' else 'incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ bucket_on_or_after_rebuild_start('bucket_start') }}{% endif %}"
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where ({{ bucket_on_or_after_rebuild_start('bucket_start') }}) or model in ('" ~ var('refitted_models') | join("', '") ~ "'){% endif %}"
     )
 }}
 -- depends_on: {{ ref('stg_ingest__manifest') }}
@@ -55,10 +59,26 @@ rebuilt_buckets as (
 
 ),
 
+{#- The bucket range each interval is expanded over: the rebuilt buckets, or every bucket for a
+    refitted model. #}
 last_bucket as (
 
-    select symbol, min(bucket_number) as first_bucket_number, max(bucket_number) as last_bucket_number
+    select
+        symbol,
+        false as is_full_range,
+        min(bucket_number) as first_bucket_number,
+        max(bucket_number) as last_bucket_number
     from rebuilt_buckets
+    group by symbol
+
+    union all
+
+    select
+        symbol,
+        true as is_full_range,
+        min(bucket_number) as first_bucket_number,
+        max(bucket_number) as last_bucket_number
+    from timeline
     group by symbol
 
 ),
@@ -78,6 +98,7 @@ expanded as (
     from intervals
     inner join last_bucket
         on last_bucket.symbol = intervals.symbol
+        and last_bucket.is_full_range = (intervals.model in {{ refitted }})
     where intervals.from_bucket_number <= last_bucket.last_bucket_number
         and coalesce(intervals.to_bucket_number, last_bucket.last_bucket_number + 1)
             > last_bucket.first_bucket_number
@@ -95,7 +116,7 @@ cells as (
         expanded.normalized_quantity * exp(timeline.cum_log_shrink) as live_quantity,
         expanded.normalized_quantity * exp(timeline.cum_log_shrink) * timeline.close as live_notional
     from expanded
-    inner join rebuilt_buckets as timeline
+    inner join timeline
         on timeline.symbol = expanded.symbol
         and timeline.bucket_number = expanded.bucket_number
 

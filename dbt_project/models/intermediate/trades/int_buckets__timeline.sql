@@ -3,6 +3,9 @@
   candle, a dense index (gaps in trading simply have no bucket), the latest open interest, and
   the cumulative log shrink L(t) = sum of ln(shrink_ratio) over open-interest rows up to t.
   A level opened at t0 holds exp(L(t) - L(t0)) of its opened quantity at t, if still unreached.
+  reach_low / reach_high are the prices the lifecycle tests levels against: the bucket's mark-price
+  extremes where markPriceKlines cover it (Binance liquidates on the mark price), else its trade
+  low / high.
 -#}
 with
 
@@ -15,6 +18,12 @@ candles as (
 deltas as (
 
     select * from {{ ref('int_open_interest__deltas') }}
+
+),
+
+marks as (
+
+    select * from {{ ref('int_buckets__mark_price_extremes') }}
 
 ),
 
@@ -69,19 +78,26 @@ running as (
 timeline as (
 
     select
-        symbol,
-        bucket_number,
-        {{ bucket_number_to_timestamp('bucket_number', var('bucket_minutes')) }} as bucket_start,
-        row_number() over (partition by symbol order by bucket_number) as bucket_index,
-        open,
-        high,
-        low,
-        close,
-        notional,
-        open_interest_latest as open_interest,
-        cum_log_shrink
+        running.symbol,
+        running.bucket_number,
+        {{ bucket_number_to_timestamp('running.bucket_number', var('bucket_minutes')) }} as bucket_start,
+        row_number() over (partition by running.symbol order by running.bucket_number) as bucket_index,
+        running.open,
+        running.high,
+        running.low,
+        running.close,
+        running.notional,
+        running.open_interest_latest as open_interest,
+        running.cum_log_shrink,
+        marks.mark_high,
+        marks.mark_low,
+        coalesce(marks.mark_low, running.low) as reach_low,
+        coalesce(marks.mark_high, running.high) as reach_high
     from running
-    where is_candle = 1
+    left join marks
+        on marks.symbol = running.symbol
+        and marks.bucket_number = running.bucket_number
+    where running.is_candle = 1
 
 )
 

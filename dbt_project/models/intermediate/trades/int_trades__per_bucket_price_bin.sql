@@ -7,7 +7,9 @@
         on_schema_change='fail'
     )
 }}
-{#- Traded volume per 5-minute bucket and price bin: where in price the bucket's volume sat. -#}
+{#- Traded volume per 5-minute bucket and price bin: where in price the bucket's volume sat. The
+    large_* columns count only aggregated trades of at least large_trade_min_notional_usdt (the
+    large_trades model places new positions where large takers traded). -#}
 with
 
 trades as (
@@ -54,6 +56,10 @@ per_bucket_price_bin as (
         sum(notional_usdt) as notional,
         sum(case when taker_side = 'buy' then notional_usdt else 0 end) as taker_buy_notional,
         sum(case when taker_side = 'sell' then notional_usdt else 0 end) as taker_sell_notional,
+        sum(case when notional_usdt >= {{ var('large_trade_min_notional_usdt') }}
+            then notional_usdt else 0 end) as large_notional,
+        sum(case when notional_usdt >= {{ var('large_trade_min_notional_usdt') }} and taker_side = 'buy'
+            then notional_usdt else 0 end) as large_taker_buy_notional,
         symbol || '/' || cast(trade_date as {{ text_type() }}) as symbol_day,
         max(_loaded_at) as _loaded_at
 

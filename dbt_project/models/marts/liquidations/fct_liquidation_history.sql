@@ -5,7 +5,7 @@ with
 
 levels as (
 
-    select * from {{ ref('int_levels__with_lifecycle') }}
+    select * from {{ ref('int_levels__variants') }}
     where is_reached
 
 ),

@@ -5,7 +5,7 @@ with
 
 levels as (
 
-    select * from {{ ref('int_levels__with_lifecycle') }}
+    select * from {{ ref('int_levels__variants') }}
 
 ),
 
@@ -49,7 +49,7 @@ live as (
     inner join latest
         on latest.symbol = levels.symbol
     where levels.opened_bucket_number <= latest.bucket_number
-        and (levels.reached_bucket_number > latest.bucket_number or not levels.is_reached)
+        and (levels.closed_bucket_number > latest.bucket_number or levels.closed_bucket_number is null)
 
 ),
 

@@ -1,0 +1,93 @@
+{#-
+  Every model's levels, as the marts read them: the levels of the models opened in
+  int_positions__opened (int_levels__with_lifecycle), plus the learned_leverage model's.
+
+  learned_leverage is its base model's levels (var learned_leverage_base_model) reweighted per
+  symbol and leverage tier by the weights int_leverage__learned fitted on the train period, and cut
+  into lifetime pieces: piece k carries level_factor x the base level's quantity and closes by
+  itself lifetime_buckets after its opening bucket (null: it lives until reached). A piece reached
+  before it closes is liquidated as the base level is; one that closes first is never liquidated.
+  Quantities scale linearly (the lifecycle's reach does not depend on them), so reweighting the
+  base levels is the same as opening the learned mix.
+
+  closed_bucket_number: the bucket from which the level no longer counts as live (reached or
+  closed by itself); null while it lives.
+-#}
+with
+
+levels as (
+
+    select * from {{ ref('int_levels__with_lifecycle') }}
+
+),
+
+learned as (
+
+    select * from {{ ref('int_leverage__learned') }}
+
+),
+
+opened_models as (
+
+    select
+        *,
+        reached_bucket_number as closed_bucket_number
+    from levels
+
+),
+
+pieces as (
+
+    select
+        levels.*,
+        learned.model as learned_model,
+        learned.level_factor,
+        learned.lifetime_buckets,
+        learned.lifetime_buckets is not null
+            and (not levels.is_reached
+                or levels.reached_bucket_number >= levels.opened_bucket_number + learned.lifetime_buckets)
+            as closes_first
+    from levels
+    inner join learned
+        on learned.symbol = levels.symbol
+        and learned.base_model = levels.model
+        and learned.leverage = levels.leverage
+    where learned.level_factor > 0
+
+),
+
+learned_models as (
+
+    select
+        symbol,
+        learned_model as model,
+        side,
+        leverage,
+        opened_at,
+        opened_bucket_number,
+        opened_bucket_index,
+        entry_price_bin,
+        price_bin_size,
+        entry_price,
+        liquidation_price,
+        liquidation_price_bin,
+        opened_quantity * level_factor as opened_quantity,
+        opened_notional * level_factor as opened_notional,
+        opened_cum_log_shrink,
+        case when not closes_first then reached_at end as reached_at,
+        case when not closes_first then reached_bucket_number end as reached_bucket_number,
+        case when not closes_first then reached_bucket_index end as reached_bucket_index,
+        is_reached and not closes_first as is_reached,
+        case when not closes_first then liquidated_quantity * level_factor else 0 end as liquidated_quantity,
+        case when not closes_first then liquidated_notional * level_factor else 0 end as liquidated_notional,
+        case
+            when closes_first then opened_bucket_number + lifetime_buckets
+            else reached_bucket_number
+        end as closed_bucket_number
+    from pieces
+
+)
+
+select * from opened_models
+union all
+select * from learned_models
