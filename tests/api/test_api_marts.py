@@ -291,7 +291,10 @@ def test_built_model_scores_put_every_model_beside_the_reference_maps(client, ma
         "large_trades",
         "learned_leverage",
         "ensemble",
-        "uniform", "proximity", "oracle"}
+        "uniform",
+        "proximity",
+        "oracle",
+    }
     assert {s["model"] for s in scores} == maps
     assert {s["kind"] for s in scores if s["model"] in ("uniform", "proximity", "oracle")} == {"reference"}
     assert {s["period"] for s in scores} == {"train", "test"}
