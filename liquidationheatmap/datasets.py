@@ -94,6 +94,30 @@ DATASETS: dict[str, DatasetSpec] = {
         monthly=True,
         has_interval=True,
     ),
+    # Binance's markPriceKlines archive (`.../markPriceKlines/<SYMBOL>/1m/<SYMBOL>-1m-<date>.zip`) has the
+    # klines columns with the volume columns 0; the live recorder writes it from `@markPrice@1s`.
+    "markPriceKlines": DatasetSpec(
+        name="markPriceKlines",
+        columns=_cols(
+            ("open_time", "BIGINT"),
+            ("open", "DOUBLE"),
+            ("high", "DOUBLE"),
+            ("low", "DOUBLE"),
+            ("close", "DOUBLE"),
+            ("volume", "DOUBLE"),
+            ("close_time", "BIGINT"),
+            ("quote_volume", "DOUBLE"),
+            ("count", "BIGINT"),
+            ("taker_buy_volume", "DOUBLE"),
+            ("taker_buy_quote_volume", "DOUBLE"),
+            ("ignore", "DOUBLE"),
+        ),
+        time_column="open_time",
+        time_kind="epoch",
+        daily=True,
+        monthly=True,
+        has_interval=True,
+    ),
     "fundingRate": DatasetSpec(
         name="fundingRate",
         columns=_cols(
