@@ -104,10 +104,18 @@ class MarkKlines:
 
 
 class OpenInterestRows:
-    """5-minute metrics rows from open-interest polls (exchange `time`)."""
+    """5-minute metrics rows from open-interest polls (exchange `time`).
+
+    Periods the polls missed (a slow or rate-limited poll, a REST outage) are listed by `missing`,
+    to be filled from `/futures/data/openInterestHist`; `first_period` is the first period the
+    recorder was polling in, so it never claims periods from before it started.
+    """
 
     def __init__(self) -> None:
         self._last_poll: dict[str, int] = {}
+        self.first_period: dict[str, int] = {}
+        self.emitted: dict[str, set[int]] = {}
+        self.checked_until: dict[str, int] = {}  # every period before this one is emitted or given up
 
     def add(self, symbol: str, time_ms: int, open_interest: float, mark_price: float) -> dict | None:
         previous = self._last_poll.get(symbol)
@@ -115,18 +123,46 @@ class OpenInterestRows:
             return None
         self._last_poll[symbol] = time_ms
         if previous is None:
+            self.first_period[symbol] = time_ms // BUCKET_MS * BUCKET_MS
+            self.checked_until[symbol] = self.first_period[symbol]
             return None
         boundary = time_ms // BUCKET_MS * BUCKET_MS
         if previous >= boundary:
             return None  # still the same period
         if previous < boundary - BUCKET_MS:
-            return None  # not polled during the period that just ended (a gap): no row
+            return None  # not polled during the period that just ended: `missing` lists it
+        return self.row(symbol, boundary - BUCKET_MS, open_interest, open_interest * mark_price)
+
+    def row(self, symbol: str, start: int, open_interest: float, value: float) -> dict | None:
+        emitted = self.emitted.setdefault(symbol, set())
+        if start in emitted or start < self.checked_until.get(symbol, start):
+            return None
+        emitted.add(start)
         return {
-            "create_time": boundary - BUCKET_MS,  # the period's start (label since 2026-06-25)
+            "create_time": start,  # the period's start (Binance's label since 2026-06-25)
             "symbol": symbol,
             "sum_open_interest": open_interest,
-            "sum_open_interest_value": open_interest * mark_price,
+            "sum_open_interest_value": value,
         }
+
+    def missing(self, symbol: str) -> list[int]:
+        """Starts of ended periods since the first poll that have no row yet."""
+        last = self._last_poll.get(symbol)
+        if last is None:
+            return []
+        ended = last // BUCKET_MS * BUCKET_MS  # periods starting before this have ended
+        emitted = self.emitted.get(symbol, set())
+        start = self.checked_until[symbol]
+        return [p for p in range(start, ended, BUCKET_MS) if p not in emitted]
+
+    def settle(self, symbol: str) -> None:
+        """After a backfill attempt: periods before the last ended one are done (row or gap)."""
+        last = self._last_poll.get(symbol)
+        if last is not None:
+            self.checked_until[symbol] = last // BUCKET_MS * BUCKET_MS
+            self.emitted[symbol] = {
+                p for p in self.emitted.get(symbol, set()) if p >= self.checked_until[symbol]
+            }
 
 
 class FundingRows:

@@ -21,6 +21,7 @@ import bisect
 import csv
 import io
 import json
+import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -30,7 +31,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection, serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
@@ -60,7 +60,8 @@ class Replay:
 
     day: date
     trades: dict[str, list[dict]] = field(default_factory=dict)  # REST rows {a,p,q,f,l,T,m}, by id
-    metrics: dict[str, list[tuple[int, float, float]]] = field(default_factory=dict)  # (end ms, oi, mid)
+    # (period end ms, oi, mid, oi text, oi value text) from the metrics file
+    metrics: dict[str, list[tuple[int, float, float, str, str]]] = field(default_factory=dict)
     funding: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # (calc ms, rate)
     liquidations: dict[str, list[list[str]]] = field(default_factory=dict)  # truth CSV rows
 
@@ -96,7 +97,7 @@ def load_replay(data: Path, symbols: list[str], day: date) -> Replay:
         for row in _zip_rows(metrics_zip):
             start = int(datetime.fromisoformat(row[0]).replace(tzinfo=UTC).timestamp() * 1000)
             oi, value = float(row[2]), float(row[3])
-            snapshots.append((start + BUCKET_MS, oi, value / oi if oi else 0.0))
+            snapshots.append((start + BUCKET_MS, oi, value / oi if oi else 0.0, row[2], row[3]))
         replay.metrics[symbol] = sorted(snapshots)
         funding_zip = (
             data / ArchiveFile("fundingRate", symbol, "monthly", day.strftime("%Y-%m")).relative_path()
@@ -127,7 +128,7 @@ class FakeExchange:
     """`async with FakeExchange(replay, speed) as server:` then `server.base_url`, `server.rest_url`."""
 
     def __init__(self, replay: Replay, speed: float = 3600.0, faults: Faults | None = None,
-                 mark_every_seconds: int = 1, tail_seconds: float = 60.0) -> None:  # fmt: skip
+                 mark_every_seconds: int = 1, tail_seconds: float = 240.0) -> None:  # fmt: skip
         self.replay = replay
         self.speed = speed
         self.faults = faults or Faults()
@@ -167,12 +168,32 @@ class FakeExchange:
         )  # fmt: skip
         port = self._server.sockets[0].getsockname()[1]
         self.base_url = f"ws://127.0.0.1:{port}"
-        self.rest_url = f"http://127.0.0.1:{port}"
+        # REST on its own port: a small HTTP/1.1 server with keep-alive (as Binance's REST API has),
+        # so a poll costs one round trip, not a new connection.
+        self._rest = await asyncio.start_server(self._rest_connection, "127.0.0.1", 0)
+        self.rest_url = f"http://127.0.0.1:{self._rest.sockets[0].getsockname()[1]}"
         return self
+
+    async def _rest_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                line = head.split(b"\r\n", 1)[0].decode("latin-1")
+                _, target, _ = line.split(" ", 2)
+                status, extra, body = self._rest_answer(target)
+                headers = [f"HTTP/1.1 {status.value} {status.phrase}", "Content-Type: application/json",
+                           f"Content-Length: {len(body)}", *extra]  # fmt: skip
+                writer.write(("\r\n".join(headers) + "\r\n\r\n").encode() + body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+            pass
+        finally:
+            writer.close()
 
     async def __aexit__(self, *exc) -> None:
         if self._task:
             self._task.cancel()
+        self._rest.close()
         self._server.close()
         await self._server.wait_closed()
 
@@ -206,41 +227,40 @@ class FakeExchange:
             if time.monotonic() < self._refuse_until:
                 return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "down\n")
             return None
+        return connection.respond(HTTPStatus.NOT_FOUND, "REST is served on rest_url\n")
+
+    def _rest_answer(self, target: str) -> tuple[HTTPStatus, list[str], bytes]:
+        """One REST request -> (status, extra header lines, JSON body)."""
+        parts = urlsplit(target)
         self.rest_requests += 1
         if (
             self.faults.rate_limit_request is not None
             and self.rest_requests == self.faults.rate_limit_request
         ):
-            response = self._json(
-                connection, {"code": -1003, "msg": "Too many requests"}, HTTPStatus.TOO_MANY_REQUESTS
-            )
-            response.headers["Retry-After"] = str(self.faults.retry_after)
-            return response
+            body = {"code": -1003, "msg": "Too many requests"}
+            return HTTPStatus.TOO_MANY_REQUESTS, [f"Retry-After: {self.faults.retry_after}"], _body(body)
         params = {k: v[0] for k, v in parse_qs(parts.query).items()}
         symbol = params.get("symbol", "")
         if symbol not in self.replay.trades:
-            return self._json(connection, {"code": -1121, "msg": "Invalid symbol."}, HTTPStatus.BAD_REQUEST)
+            return HTTPStatus.BAD_REQUEST, [], _body({"code": -1121, "msg": "Invalid symbol."})
         now = self.clock_ms()
         if parts.path == "/fapi/v1/aggTrades":
-            return self._json(connection, self._agg_trades(symbol, params, now))
+            return HTTPStatus.OK, [], _body(self._agg_trades(symbol, params, now))
         if parts.path == "/fapi/v1/openInterest":
-            _, oi, _ = self._snapshot(symbol, now)
-            return self._json(connection, {"openInterest": repr(oi), "symbol": symbol, "time": now})
+            oi = self._snapshot(symbol, now)[1]
+            return HTTPStatus.OK, [], _body({"openInterest": repr(oi), "symbol": symbol, "time": now})
+        if parts.path == "/futures/data/openInterestHist":
+            return HTTPStatus.OK, [], _body(self._open_interest_hist(symbol, params, now))
         if parts.path == "/fapi/v1/premiumIndex":
-            _, _, mid = self._snapshot(symbol, now)
+            mid = self._snapshot(symbol, now)[2]
             rate, next_time = self._funding(symbol, now)
-            return self._json(connection, {
+            answer = {
                 "symbol": symbol, "markPrice": repr(mid), "indexPrice": repr(mid),
                 "estimatedSettlePrice": repr(mid), "lastFundingRate": repr(rate), "interestRate": "0.0001",
                 "nextFundingTime": next_time, "time": now,
-            })  # fmt: skip
-        return self._json(connection, {"code": -5000, "msg": "Path not found"}, HTTPStatus.NOT_FOUND)
-
-    @staticmethod
-    def _json(connection: ServerConnection, body: object, status: HTTPStatus = HTTPStatus.OK) -> Response:
-        payload = json.dumps(body).encode()
-        headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
-        return Response(status.value, status.phrase, headers, payload)
+            }  # fmt: skip
+            return HTTPStatus.OK, [], _body(answer)
+        return HTTPStatus.NOT_FOUND, [], _body({"code": -5000, "msg": "Path not found"})
 
     def _agg_trades(self, symbol: str, params: dict, now: int) -> list[dict]:
         rows = self.replay.trades[symbol]
@@ -249,7 +269,23 @@ class FakeExchange:
         start = bisect.bisect_left(ids, int(params.get("fromId", ids[0] if ids else 0)))
         return [row for row in rows[start : start + limit] if row["T"] <= now]
 
-    def _snapshot(self, symbol: str, now: int) -> tuple[int, float, float]:
+    def _open_interest_hist(self, symbol: str, params: dict, now: int) -> list[dict]:
+        """5-minute rows (`timestamp` = the period's start, like the metrics label) that have ended."""
+        low, high = int(params.get("startTime", 0)), int(params.get("endTime", now))
+        limit = min(500, int(params.get("limit", 30)))
+        rows = [
+            {
+                "symbol": symbol,
+                "sumOpenInterest": s[3],
+                "sumOpenInterestValue": s[4],
+                "timestamp": s[0] - BUCKET_MS,
+            }
+            for s in self.replay.metrics[symbol]
+            if s[0] <= now and low <= s[0] - BUCKET_MS <= high
+        ]
+        return rows[:limit]
+
+    def _snapshot(self, symbol: str, now: int) -> tuple:
         snapshots = self.replay.metrics[symbol]
         index = bisect.bisect_right([s[0] for s in snapshots], now) - 1
         return snapshots[max(index, 0)]
@@ -259,7 +295,8 @@ class FakeExchange:
         times = [t for t, _ in rows]
         index = bisect.bisect_right(times, now)
         rate = rows[index - 1][1] if index > 0 else 0.0
-        next_time = times[index] if index < len(times) else (now // 28_800_000 + 1) * 28_800_000
+        # after the last settlement of the files, the next one stays beyond the replay (none is made up)
+        next_time = times[index] if index < len(times) else (times[-1] if times else now) + 28_800_000
         return rate, next_time
 
     # --- replay --------------------------------------------------------------------------------------
@@ -305,7 +342,7 @@ class FakeExchange:
                     self.sent_liquidations.append(item)
                     self.force_sent_at[tuple(item)] = time.monotonic()
             elif kind == 2:
-                _, _, mid = self._snapshot(item, at)
+                mid = self._snapshot(item, at)[2]
                 rate, next_time = self._funding(item, at)
                 data = {"e": "markPriceUpdate", "E": at, "s": item, "p": repr(mid), "i": repr(mid),
                         "P": repr(mid), "r": repr(rate), "T": next_time}  # fmt: skip
@@ -344,6 +381,51 @@ class FakeExchange:
         for ws in list(self.clients):
             if ws not in self._silenced and ws.state.name == "OPEN":
                 _send(ws, frame)
+
+
+class FakeExchangeThread:
+    """A FakeExchange on its own event loop in a thread (tests, demo, bench): `with ... as ex:`."""
+
+    def __init__(self, replay: Replay, **options) -> None:
+        self.replay = replay
+        self.options = options
+        self.finished = threading.Event()
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self.exchange: FakeExchange | None = None
+        self._thread = threading.Thread(target=self._run, name="fake-exchange", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with FakeExchange(self.replay, **self.options) as exchange:
+            self.exchange = exchange
+            self._ready.set()
+            done = asyncio.create_task(exchange.finished.wait())
+            stop = asyncio.create_task(self._stop.wait())
+            await asyncio.wait({done, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if exchange.finished.is_set():
+                self.finished.set()
+                await self._stop.wait()
+
+    def __enter__(self) -> FakeExchange:
+        self._thread.start()
+        if not self._ready.wait(30):
+            raise RuntimeError("the fake exchange did not start")
+        return self.exchange
+
+    def __exit__(self, *exc) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+
+def _body(value: object) -> bytes:
+    return json.dumps(value).encode()
 
 
 def _send(ws: ServerConnection, frame: str) -> None:

@@ -43,6 +43,7 @@ from liquidationheatmap.live.streams import (
 log = logging.getLogger(__name__)
 RECONNECT_START = 0.5
 RECONNECT_MAX = 30.0
+FINAL_BACKFILL_SECONDS = 10.0
 REST_PAGE = 1000
 _RECENT_LIQUIDATIONS = 10_000
 
@@ -139,7 +140,9 @@ class Recorder:
         self.sink = LakeSink(config.lake, config.truth, self.url)
         self.publisher = Publisher(config.redis_url)
         self.stop = asyncio.Event()
-        self.rest = RestClient(config.rest_url, self.stop)
+        self._rest_stop = asyncio.Event()  # set after the final roll's backfill, not at the signal
+        self.rest = RestClient(config.rest_url, self._rest_stop)
+        self.first_poll = asyncio.Event()
         self.ids = {s: TradeIds() for s in self.symbols}
         self.seconds = SecondSummary()
         self.klines = MarkKlines()
@@ -183,7 +186,12 @@ class Recorder:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await self.roll()  # nothing buffered is lost: the last rows are published
+            try:  # a bounded last backfill, then the last rows are published: nothing buffered is lost
+                await asyncio.wait_for(self._backfill_all(), FINAL_BACKFILL_SECONDS)
+            except TimeoutError:
+                log.warning("final backfill cut short after %.0f s", FINAL_BACKFILL_SECONDS)
+            self._rest_stop.set()
+            await self.roll(backfill=False)
             for state in self.streams.values():
                 state.connected = False
             self._write_state()
@@ -195,6 +203,9 @@ class Recorder:
         return self.counters
 
     async def _websocket(self) -> None:
+        # Poll REST once first, so the funding and open-interest state is known from the start.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.first_poll.wait(), 5.0)
         delay = RECONNECT_START
         while not self.stop.is_set():
             try:
@@ -303,14 +314,17 @@ class Recorder:
                 except RestUnavailable as error:
                     log.warning("%s: %s", symbol, error)
             self.counters.rate_limited = self.rest.rate_limited
+            self.first_poll.set()
             wait = max(0.0, self.config.oi_interval - (time.monotonic() - began))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), wait)
 
     async def _poll_symbol(self, symbol: str) -> None:
         for _ in range(3):  # premiumIndex and openInterest must describe the same 5-minute period
-            premium = await self.rest.get("/fapi/v1/premiumIndex", {"symbol": symbol})
-            interest = await self.rest.get("/fapi/v1/openInterest", {"symbol": symbol})
+            premium, interest = await asyncio.gather(
+                self.rest.get("/fapi/v1/premiumIndex", {"symbol": symbol}),
+                self.rest.get("/fapi/v1/openInterest", {"symbol": symbol}),
+            )
             if int(premium["time"]) // 300_000 == int(interest["time"]) // 300_000:
                 break
         received = now_ms()
@@ -357,11 +371,47 @@ class Recorder:
             self.streams[f"{symbol.lower()}@aggTrade"].gap(day)
         ids.advance()
 
+    async def _backfill_open_interest(self, symbol: str) -> None:
+        missing = self.oi_rows.missing(symbol)
+        if missing:
+            try:
+                rows = await self.rest.get(
+                    "/futures/data/openInterestHist",
+                    {"symbol": symbol, "period": "5m", "startTime": missing[0], "endTime": missing[-1],
+                     "limit": 500},
+                )  # fmt: skip
+            except RestUnavailable as error:
+                log.warning("%s: open interest backfill failed: %s", symbol, error)
+                rows = []
+            received = now_ms()
+            for item in rows:
+                start = int(item["timestamp"])
+                if start in missing:
+                    row = self.oi_rows.row(symbol, start, float(item["sumOpenInterest"]),
+                                           float(item["sumOpenInterestValue"]))  # fmt: skip
+                    if row:
+                        self.sink.add_metrics(row, received)
+                        self.counters.backfilled += 1
+            still = self.oi_rows.missing(symbol)
+            day = datetime.now(UTC).date().isoformat()
+            for start in still:
+                reason = "no open interest"
+                self.sink.add_gap(
+                    symbol, "openInterest", start, start + 300_000, None, None, reason, received
+                )
+                self.streams.get(f"{symbol.lower()}@markPrice@1s", StreamState()).gap(day)
+        self.oi_rows.settle(symbol)
+
     # --- rolling -------------------------------------------------------------------------------------
-    async def roll(self) -> None:
+    async def _backfill_all(self) -> None:
+        for symbol in self.symbols:
+            await self._backfill(symbol)
+            await self._backfill_open_interest(symbol)
+
+    async def roll(self, backfill: bool = True) -> None:
         async with self._roll_lock:
-            for symbol in self.symbols:
-                await self._backfill(symbol)
+            if backfill:
+                await self._backfill_all()
             detached = self.sink.detach()
             try:
                 result = await asyncio.to_thread(self.sink.roll, detached)
