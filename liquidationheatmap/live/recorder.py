@@ -41,6 +41,7 @@ from liquidationheatmap.live.streams import (
 )
 
 log = logging.getLogger(__name__)
+logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per poll would drown the log
 RECONNECT_START = 0.5
 RECONNECT_MAX = 30.0
 FINAL_BACKFILL_SECONDS = 10.0
@@ -192,6 +193,7 @@ class Recorder:
                 log.warning("final backfill cut short after %.0f s", FINAL_BACKFILL_SECONDS)
             self._rest_stop.set()
             await self.roll(backfill=False)
+            self.sink.close()
             for state in self.streams.values():
                 state.connected = False
             self._write_state()

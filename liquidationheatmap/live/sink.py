@@ -212,6 +212,10 @@ class LakeSink:
             shutil.rmtree(staging, ignore_errors=True)
         return result
 
+    def close(self) -> None:
+        """Remove the (empty) staging folder: nothing of the recorder stays outside the lake layout."""
+        shutil.rmtree(self._staging_root, ignore_errors=True)
+
     def _stage(self, staging: Path, run_id: str, dataset: str, symbol: str, day: date, stamp: str,
                table: pa.Table) -> tuple[str, tuple[Path, ManifestRecord]]:  # fmt: skip
         spec_interval = MARK_KLINES_INTERVAL if dataset == MARK_KLINES_DATASET else None
@@ -226,7 +230,7 @@ class LakeSink:
             times = column.to_pylist()
             low, high = min(times), max(times)
         record = ManifestRecord(
-            run_id=run_id, ingested_at=utc_now(), source_path=self.source_url, file_name=stem,
+            run_id=run_id, ingested_at=utc_now(), source_path=f"{self.source_url}#{stem}", file_name=stem,
             dataset=dataset, symbol=symbol, market="um", frequency="live", period=day.isoformat(),
             kline_interval=spec_interval, size_bytes=path.stat().st_size, sha256=None,
             checksum_verdict="unverified", rows_loaded=table.num_rows, rows_rejected=0,
