@@ -36,7 +36,7 @@ class Publisher:
     """Queue + background sender; `publish` is synchronous and cheap."""
 
     def __init__(self, url: str | None) -> None:
-        self.url = url
+        self.url = url or None  # an empty REDIS_URL means none
         self._queue: deque[tuple[str, str]] = deque(maxlen=QUEUE_BOUND)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
