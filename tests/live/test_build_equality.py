@@ -25,17 +25,17 @@ MARTS = {
     "fct_liquidation_levels": "model = 'binance_standard'",
     "fct_liquidation_history": "model = 'binance_standard'",
     "fct_volume_profile_daily": "true",
+    "fct_data_coverage": "true",
 }
 
 
 def _mart(warehouse: Path, name: str, where: str) -> pd.DataFrame:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         frame = con.execute(f"select * from {name} where {where}").df()
-    frame = frame.drop(
-        columns=[c for c in frame.columns if c.startswith("_") or c in ("built_at", "loaded_at")]
-    )
-    keys = [c for c in frame.columns if not pd.api.types.is_float_dtype(frame[c])]
-    return frame.sort_values(keys).reset_index(drop=True)
+    frame = frame.drop(columns=[c for c in frame.columns if c.startswith("_")])
+    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    keys = [c for c in frame.columns if c not in floats]
+    return frame.sort_values([*keys, *floats]).reset_index(drop=True)
 
 
 @pytest.mark.timeout(900)
