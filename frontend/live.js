@@ -85,7 +85,7 @@ const LIVE = (() => {
       state.source = source;
       source.addEventListener("status", (e) => { state.live = JSON.parse(e.data).live; tell(); });
       source.addEventListener("liquidation", (e) => {
-        state.liquidations.push(JSON.parse(e.data));
+        state.liquidations.push({ ...JSON.parse(e.data), arrived_at: Date.now() });
         if (state.liquidations.length > MAX_MARKS) state.liquidations.shift();
         schedule();
       });

@@ -146,7 +146,7 @@ class FakeExchange:
         self._t0 = 0.0
         self._server = None
         self._task: asyncio.Task | None = None
-        self.force_sent_at: dict[tuple, float] = {}  # liquidation row -> wall time it was sent (bench)
+        self.force_sent_at: dict[tuple, float] = {}  # liquidation row -> wall clock (time.time) when sent
         self.started = asyncio.Event()
 
     # --- clock ---------------------------------------------------------------------------------------
@@ -340,7 +340,7 @@ class FakeExchange:
             elif kind == 1:
                 if self._broadcast("!forceOrder@arr", _force_frame(item, event_ms)):
                     self.sent_liquidations.append(item)
-                    self.force_sent_at[tuple(item)] = time.monotonic()
+                    self.force_sent_at[tuple(item)] = time.time()
             elif kind == 2:
                 mid = self._snapshot(item, at)[2]
                 rate, next_time = self._funding(item, at)

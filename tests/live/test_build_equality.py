@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import record_replay
+from live_harness import record_replay
 
 from liquidationheatmap.dbt_runner import build_warehouse
 from liquidationheatmap.ingest.runner import ingest_archive

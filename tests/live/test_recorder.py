@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import SYMBOL, record_replay
+from live_harness import SYMBOL, record_replay
 
 from liquidationheatmap.ingest.manifest import read_manifest
 from liquidationheatmap.live.fake_exchange import Faults, Replay

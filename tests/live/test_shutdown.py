@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
-from conftest import SPEED, SYMBOL
+from live_harness import SPEED, SYMBOL
 
 from liquidationheatmap.live.fake_exchange import FakeExchangeThread, Replay
 
