@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 
 from api.deps import WarehouseDep
 from api.queries import catalog
-from api.schemas import Health
+from api.schemas import Health, RecorderHealth
 from liquidationheatmap.live.state import recorder_health
 
 router = APIRouter(tags=["health"])
@@ -18,5 +18,6 @@ def health(wh: WarehouseDep, request: Request) -> Health:
     from the state file it rewrites every second; null when no recorder has run.
     """
     answer = catalog.health(wh)
-    answer.recorder = recorder_health(request.app.state.config.recorder_state)
+    recorder = recorder_health(request.app.state.config.recorder_state)
+    answer.recorder = None if recorder is None else RecorderHealth.model_validate(recorder)
     return answer
