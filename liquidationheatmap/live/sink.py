@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from liquidationheatmap.datasets import get_spec
@@ -188,16 +189,14 @@ class LakeSink:
                 if not rows:
                     continue
                 schema = dataset_schema(dataset)
-                table = pa.Table.from_pylist([dict(zip(schema.names, r, strict=True)) for r in rows], schema)
+                columns = list(zip(*rows, strict=True))
+                table = pa.Table.from_arrays(
+                    [pa.array(values, type=f.type) for values, f in zip(columns, schema, strict=True)],
+                    schema=schema,
+                )
                 time_column = _time_column(dataset)
-                if dataset == "aggTrades":
-                    table = table.sort_by("agg_trade_id")
-                else:
-                    table = table.sort_by(time_column)
-                days = [_day_of(v) for v in table.column(time_column).to_pylist()]
-                for day in sorted(set(days)):
-                    mask = pa.array([d == day for d in days])
-                    part = table.filter(mask)
+                table = table.sort_by("agg_trade_id" if dataset == "aggTrades" else time_column)
+                for day, part in _split_days(table, time_column):
                     relative, record = self._stage(staging, run_id, dataset, symbol, day, stamp, part)
                     staged[relative] = record
                     result.rows[dataset] += part.num_rows
@@ -253,6 +252,19 @@ class LakeSink:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+
+
+def _split_days(table: pa.Table, time_column: str) -> list[tuple[date, pa.Table]]:
+    """The table's rows per UTC day of `time_column` (epoch ms or timestamp), in the table's order."""
+    times = table.column(time_column)
+    if pa.types.is_timestamp(times.type):
+        times = pc.cast(times, pa.int64())
+    day_numbers = pc.divide(times, 86_400_000)  # non-negative ms: integer division floors
+    parts = []
+    for number in sorted(pc.unique(day_numbers).to_pylist()):
+        day = date.fromordinal(date(1970, 1, 1).toordinal() + number)
+        parts.append((day, table.filter(pc.equal(day_numbers, number))))
+    return parts
 
 
 def _as_time(value: object) -> datetime | None:
