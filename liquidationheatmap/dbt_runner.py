@@ -34,7 +34,7 @@ TEST_SCOPE_ENV = "LIQUIDATIONHEATMAP_TEST_SCOPE"
 # of a 161-node build (scripts/bench_build.py); the file keeps warnings and errors unless asked for
 # the whole debug log (`build --dbt-debug-log`).
 DBT_FILE_LOG_LEVEL = "warn"
-OPTIONAL_DATASETS = ("fundingRate", "bookDepth")
+OPTIONAL_DATASETS = ("fundingRate", "bookDepth", "liveGaps")  # liveGaps: the live recorder (docs/live.md)
 # The simulator's ground truth (`<truth>/<dataset>/<SYMBOL>/*.csv`), read in place by the truth sources.
 TRUTH_DATASETS = ("liquidations", "positions")
 

@@ -103,6 +103,8 @@ class TradeIds:
     def holes(self) -> list[tuple[int, int]]:
         if not self.times or self.frontier is None:
             return []
+        if max(self.times) - self.frontier + 1 == len(self.times):
+            return []  # consecutive from the frontier: nothing missing (the usual case, no sort)
         ranges, expected = [], self.frontier
         for ident in sorted(self.times):
             if ident > expected:

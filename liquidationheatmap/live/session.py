@@ -40,9 +40,11 @@ def free_port() -> int:
 class LocalRedis:
     """`redis-server` on 127.0.0.1 and a free port, without persistence; stopped on exit."""
 
-    def __init__(self, binary: str | None = None, workdir: Path | None = None) -> None:
+    def __init__(
+        self, binary: str | None = None, workdir: Path | None = None, port: int | None = None
+    ) -> None:
         self.binary = binary or shutil.which(REDIS_BINARY) or "/usr/bin/redis-server"
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.workdir = workdir
         self.process: subprocess.Popen | None = None

@@ -38,6 +38,7 @@ GAPS_DATASET = "liveGaps"
 MARK_KLINES_DATASET = "markPriceKlines"
 MARK_KLINES_INTERVAL = "1m"
 LAKE_LOCK_WAIT_SECONDS = 30.0
+_CHUNK_ROWS = 2048
 
 _ARROW = {"BIGINT": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(), "INTEGER": pa.int32(),
           "VARCHAR": pa.string(), "TIMESTAMP": pa.timestamp("ms")}  # fmt: skip
@@ -112,6 +113,9 @@ class LakeSink:
         self._sequence = 0
         self._staging_root = self.lake / LIVE_TMP_DIR
         shutil.rmtree(self._staging_root, ignore_errors=True)  # what a killed recorder left
+        # pyarrow imports pandas on its first conversion of Python objects (seconds, holding the GIL):
+        # pay that now, before the stream is read, not in the middle of the first roll.
+        pa.array([1.0], type=pa.float64())
 
     # --- adding rows (values in the dataset schema's order) ----------------------------------------
     def add_trade(self, t: AggTrade) -> None:
@@ -188,12 +192,7 @@ class LakeSink:
             for (dataset, symbol), rows in sorted(rows_by_key.items()):
                 if not rows:
                     continue
-                schema = dataset_schema(dataset)
-                columns = list(zip(*rows, strict=True))
-                table = pa.Table.from_arrays(
-                    [pa.array(values, type=f.type) for values, f in zip(columns, schema, strict=True)],
-                    schema=schema,
-                )
+                table = _to_table(rows, dataset_schema(dataset))
                 time_column = _time_column(dataset)
                 table = table.sort_by("agg_trade_id" if dataset == "aggTrades" else time_column)
                 for day, part in _split_days(table, time_column):
@@ -252,6 +251,18 @@ class LakeSink:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+
+
+def _to_table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
+    """Rows to an Arrow table a chunk at a time, yielding the GIL between chunks: converting Python
+    objects holds it, and the recorder's loop (in another thread) must keep reading meanwhile."""
+    batches = []
+    for start in range(0, len(rows), _CHUNK_ROWS):
+        columns = zip(*rows[start : start + _CHUNK_ROWS], strict=True)
+        arrays = [pa.array(values, type=f.type) for values, f in zip(columns, schema, strict=True)]
+        batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+        time.sleep(0)
+    return pa.Table.from_batches(batches, schema=schema)
 
 
 def _split_days(table: pa.Table, time_column: str) -> list[tuple[date, pa.Table]]:

@@ -9,6 +9,7 @@ import duckdb
 import pytest
 from live_harness import SYMBOL, record_replay
 
+from liquidationheatmap.dbt_runner import build_warehouse
 from liquidationheatmap.ingest.manifest import read_manifest
 from liquidationheatmap.live.fake_exchange import Faults, Replay
 
@@ -90,6 +91,15 @@ def test_gap_too_long_to_backfill_is_recorded_with_its_ids(replay: Replay, tmp_p
     every = {row["a"] for row in replay.trades[SYMBOL]}
     assert ids == every - missing
     assert ids == run.exchange.sent_trades[SYMBOL]
+    # the gap shows in the coverage mart
+    warehouse = tmp_path / "coverage.duckdb"
+    outcome = build_warehouse(run.lake, warehouse, select=["+fct_data_coverage"], truth=run.truth, threads=1)
+    assert outcome.success, [(n.name, n.message) for n in outcome.failures] or outcome.error
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        recorded = con.execute(
+            "select recorded_gaps, recorded_missing_ids from fct_data_coverage where dataset = 'aggTrades'"
+        ).fetchall()
+    assert recorded == [(len(gaps), len(missing))]
 
 
 @pytest.mark.parametrize("speed", [4000.0])
@@ -128,3 +138,38 @@ def test_redis_receives_each_event_once(replay: Replay, tmp_path: Path, redis_ur
     trade_seconds = {row["T"] // 1000 * 1000 for row in replay.trades[SYMBOL]}
     assert set(seconds) <= trade_seconds
     assert len(seconds) >= len(trade_seconds) - 1  # the last open second is not closed by a later trade
+
+
+def test_redis_going_away_loses_no_recorded_data(replay: Replay, tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from conftest import REDIS_SERVER
+
+    from liquidationheatmap.live.session import LocalRedis
+
+    if not REDIS_SERVER.exists():
+        pytest.skip(f"{REDIS_SERVER} is missing")
+    first = LocalRedis(str(REDIS_SERVER), tmp_path / "redis").__enter__()
+    port = first.port
+
+    def outage() -> None:  # Redis stops a few seconds into the replay and comes back 3 s later
+        time.sleep(6)
+        first.__exit__()
+        time.sleep(3)
+        again.__enter__()
+
+    again = LocalRedis(str(REDIS_SERVER), tmp_path / "redis", port=port)
+    flapper = threading.Thread(target=outage)
+    flapper.start()
+    try:
+        run = record_replay(replay, tmp_path, redis_url=first.url)
+    finally:
+        flapper.join(30)
+        again.__exit__()
+    assert sorted(_lake_ids(run.lake)) == [row["a"] for row in replay.trades[SYMBOL]]
+    assert _truth_rows(run.truth) == sorted(replay.liquidations[SYMBOL], key=lambda r: (int(r[1]), r))
+    import json
+
+    state = json.loads(run.state.read_text())
+    assert state["redis"]["sent"] > 0 and state["redis"]["dropped"] == 0
