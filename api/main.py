@@ -19,7 +19,7 @@ from fastapi_offline import FastAPIOffline
 from api.cache import CacheableRoutes, FastPathCache, ResponseCache
 from api.core.config import ApiConfig, api_config
 from api.errors import install_error_handlers
-from api.routes import health, liquidations, margin, market, pages, scores, symbols
+from api.routes import health, liquidations, margin, market, pages, scores, stream, symbols
 from api.warehouse import file_identity
 
 # Routes whose answer is a pure function of the request and the warehouse file (the margin routes
@@ -47,7 +47,9 @@ Estimated liquidation levels of Binance USD-M futures, from the dbt marts in the
 Every route reads the warehouse read-only, one connection per request, so `liquidationheatmap build`
 can replace it at any time; answers are cached until the warehouse file changes. Errors are JSON
 `{"detail": ...}`: 404 unknown symbol, 422 bad parameter, 503 nothing built yet (run
-`liquidationheatmap build`). Pages: `/` (index), `/map`, `/heatmap`, `/history`, `/compare`;
+`liquidationheatmap build`). Live mode (`liquidationheatmap live`): `GET /stream?symbol=` relays
+liquidations, per-second prices and "marts updated" as Server-Sent Events.
+Pages: `/` (index), `/map`, `/heatmap`, `/history`, `/compare`;
 the dbt lineage site at `/lineage/`.
 """
 
@@ -72,6 +74,7 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
         market.router,
         scores.router,
         margin.router,
+        stream.router,
         pages.router,
     ):
         app.include_router(router)

@@ -27,6 +27,20 @@ class SymbolFreshness(BaseModel):
     )
 
 
+class RecorderStream(BaseModel):
+    connected: bool
+    last_message_age_seconds: float | None = Field(description="Seconds since the stream's last message")
+    messages: int
+    gaps_today: int = Field(description="Recorded coverage gaps today (UTC) on this stream")
+
+
+class RecorderHealth(BaseModel):
+    running: bool = Field(description="The recorder wrote its state within the last 10 s")
+    state_age_seconds: float
+    redis_connected: bool | None
+    streams: dict[str, RecorderStream]
+
+
 class Health(BaseModel):
     status: Literal["ok", "no_data"]
     detail: str
@@ -34,6 +48,9 @@ class Health(BaseModel):
     built_at: UtcDatetime | None = Field(description="When the warehouse was last built (file time, UTC)")
     marts: dict[str, bool] = Field(description="Which marts exist in the warehouse")
     symbols: list[SymbolFreshness]
+    recorder: RecorderHealth | None = Field(
+        default=None, description="Live recorder state per stream (null when no recorder has run)"
+    )
 
 
 class SymbolInfo(BaseModel):

@@ -153,6 +153,8 @@ if (document.body.dataset.page === "heatmap") {
       draw();
     });
     for (const id of ["model", "timeframe", "side"]) el[id].addEventListener("change", draw);
-    draw();
+    await draw();
+    const live = LIVE.start({ plot: el.plot, kind: "heatmap", symbol: () => el.symbol.value, redraw: draw, statusEl: el.status });
+    el.symbol.addEventListener("change", live.reconnect);
   })();
 }

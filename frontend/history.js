@@ -81,5 +81,7 @@
     draw();
   });
   for (const id of ["model", "interval", "start", "end"]) el[id].addEventListener("change", draw);
-  draw();
+  await draw();
+  const live = LIVE.start({ plot: el.plot, kind: "history", symbol: () => el.symbol.value, redraw: draw, statusEl: el.status });
+  el.symbol.addEventListener("change", live.reconnect);
 })();

@@ -104,5 +104,7 @@
   });
   el.model.addEventListener("change", draw);
   el.leverage.addEventListener("change", draw);
-  draw();
+  await draw();
+  const live = LIVE.start({ plot: el.plot, kind: "map", symbol: () => el.symbol.value, redraw: draw, statusEl: el.status });
+  el.symbol.addEventListener("change", live.reconnect);
 })();

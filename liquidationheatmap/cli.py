@@ -26,6 +26,8 @@ COMMANDS: tuple[str, ...] = (
     "validate",
     "score",
     "serve",
+    "record",
+    "live",
 )
 
 

@@ -94,7 +94,8 @@ DATASETS: dict[str, DatasetSpec] = {
         monthly=True,
         has_interval=True,
     ),
-    # Mark-price candles: the klines columns (volumes and counts are 0); Binance liquidates on the mark price.
+    # Binance's markPriceKlines archive (`.../markPriceKlines/<SYMBOL>/1m/<SYMBOL>-1m-<date>.zip`) has the
+    # klines columns with the volume columns 0; the live recorder writes it from `@markPrice@1s`.
     "markPriceKlines": DatasetSpec(
         name="markPriceKlines",
         columns=_cols(

@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = 60
     log_level: str = "INFO"
     log_file: Path = Path("logs/liquidationheatmap.log")
+    # Live mode (docs/live.md): Redis for pub/sub (none: record only), the recorder's state file that
+    # /health reads, and how often recorded files are published into the lake.
+    redis_url: str | None = None
+    live_state_path: Path = Path("data/live/recorder.json")
+    live_roll_minutes: float = 5.0
 
 
 @lru_cache(maxsize=1)

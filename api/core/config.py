@@ -41,6 +41,8 @@ class ApiConfig:
     cache_max_entries: int = CACHE_MAX_ENTRIES
     cache_max_bytes: int = CACHE_MAX_BYTES
     duckdb_threads: int = 2
+    redis_url: str | None = None  # live mode: GET /stream relays its channels (none: 204)
+    recorder_state: Path | None = None  # live mode: the recorder's state file, read by /health
 
 
 def api_config(
@@ -49,6 +51,8 @@ def api_config(
     warehouse: Path | None = None,
     cache_ttl_seconds: float | None = None,
     lineage_pages: tuple[Path, ...] | None = None,
+    redis_url: str | None = None,
+    recorder_state: Path | None = None,
 ) -> ApiConfig:
     """The API's configuration from the project settings, with optional overrides."""
     settings = settings or get_settings()
@@ -61,4 +65,6 @@ def api_config(
         default_symbol=settings.default_symbol,
         default_model=default_model,
         lineage_pages=lineage_pages if lineage_pages is not None else LINEAGE_CANDIDATES,
+        redis_url=redis_url or settings.redis_url,
+        recorder_state=Path(recorder_state or settings.live_state_path).resolve(),
     )

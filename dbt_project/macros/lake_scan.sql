@@ -17,6 +17,7 @@
       'fundingRate': ('binance', 'funding_rate'),
       'bookDepth': ('binance', 'book_depth'),
       'markPriceKlines': ('binance', 'mark_price_klines'),
+      'liveGaps': ('live', 'gaps'),
       '_manifest': ('ingest', 'manifest'),
       'liquidations': ('truth', 'liquidations'),
       'positions': ('truth', 'positions'),

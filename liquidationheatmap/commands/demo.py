@@ -27,14 +27,27 @@ Run the whole pipeline with no Binance data at hand:
 
 A second run reuses what is there. --no-serve stops after the data is built.
 
+--live runs live mode offline instead: one simulated day is replayed by a local Binance-compatible
+server on 127.0.0.1 (websocket /market/stream + REST) at --speed times real time, recorded by
+`live` into data/live-demo/, built every minute, and the pages open and update as it plays.
+
 Examples:
   liquidationheatmap demo
   liquidationheatmap demo --no-serve
+  liquidationheatmap demo --live --speed 120
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-serve", action="store_true", help="stop after the data and docs are built")
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="live mode offline: replay a simulated day from a local Binance-compatible server on "
+        "127.0.0.1, record it, build every minute and serve pages that update live (data/live-demo/)",
+    )
+    parser.add_argument("--speed", type=float, default=60.0, help="--live: replay speed-up (default 60)")
+    parser.add_argument("--no-browser", action="store_true", help="--live: do not open the pages")
     parser.add_argument("--host", default=None, help="address to serve on (default API_HOST)")
     parser.add_argument("--port", type=int, default=None, help="port to serve on (default API_PORT)")
 
@@ -42,6 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     console = Console()
+    if args.live:
+        from liquidationheatmap.live.demo import run_demo_live
+
+        return run_demo_live(args, console)
     paths = DemoPaths(
         raw=settings.binance_data_path,
         lake=settings.lake_path,

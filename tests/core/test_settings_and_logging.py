@@ -23,6 +23,8 @@ SETTING_NAMES = (
     "CACHE_TTL_SECONDS",
     "LOG_LEVEL",
     "LOG_FILE",
+    "LIVE_STATE_PATH",
+    "LIVE_ROLL_MINUTES",
 )
 
 

@@ -1,6 +1,7 @@
 {#- Days and gaps per dataset and symbol: which UTC days exist between the first and the last,
     which are missing (as ranges), and how many intraday rows are missing where a day's size is
-    known (metrics: 288 rows). -#}
+    known (metrics: 288 rows); and the coverage gaps the live recorder wrote down (disconnects,
+    ids not backfilled, open-interest periods not filled). -#}
 with
 
 days as (
@@ -50,6 +51,19 @@ coverage as (
 
 ),
 
+recorder_gaps as (
+
+    select
+        dataset,
+        symbol,
+        count(*) as recorded_gaps,
+        sum(coalesce(missing_ids, 0)) as recorded_missing_ids
+    from {{ ref('stg_live__gaps') }}
+    where dataset is not null
+    group by dataset, symbol
+
+),
+
 gap_lists as (
 
     select
@@ -75,8 +89,13 @@ select
     coalesce(gap_lists.largest_gap_days, 0) as largest_gap_days,
     gap_lists.missing_days_list,
     coverage.row_count,
-    coverage.intraday_rows_missing
+    coverage.intraday_rows_missing,
+    coalesce(recorder_gaps.recorded_gaps, 0) as recorded_gaps,
+    coalesce(recorder_gaps.recorded_missing_ids, 0) as recorded_missing_ids
 from coverage
 left join gap_lists
     on gap_lists.dataset = coverage.dataset
     and gap_lists.symbol = coverage.symbol
+left join recorder_gaps
+    on recorder_gaps.dataset = coverage.dataset
+    and recorder_gaps.symbol = coverage.symbol

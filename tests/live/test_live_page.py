@@ -1,0 +1,83 @@
+"""The live path end to end in real headless Chromium: replay -> recorder -> Redis -> GET /stream ->
+the heatmap page, which marks a replayed liquidation within a second of the server sending it."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "api"))
+
+from live_harness import SYMBOL, record_replay
+from pipeline_dataset import shared_dataset
+
+from api.core.config import api_config
+from api.main import create_app
+from api.server import BackgroundServer
+from liquidationheatmap.live.fake_exchange import Replay
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
+
+
+@pytest.fixture
+def chromium() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; .ci/run does)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def test_heatmap_page_marks_a_replayed_liquidation_within_a_second(
+    replay: Replay, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, redis_url: str, chromium
+) -> None:
+    dataset = shared_dataset(tmp_path_factory)
+    state = tmp_path / "live" / "recorder.json"
+    app = create_app(
+        api_config(warehouse=dataset.warehouse, lineage_pages=(), redis_url=redis_url, recorder_state=state)
+    )
+    with BackgroundServer(app) as server:
+        page = chromium.new_page()
+        page.goto(f"{server.url}/heatmap?symbol={SYMBOL}")
+        page.wait_for_function("window.LH_LIVE && window.LH_LIVE.live === true", timeout=30_000)
+        runs: list = []
+        worker = threading.Thread(
+            target=lambda: runs.append(record_replay(replay, tmp_path / "live", redis_url=redis_url))
+        )
+        worker.start()
+        try:
+            page.wait_for_function("window.LH_LIVE.liquidations.length > 0", timeout=60_000)
+            first = page.evaluate("window.LH_LIVE.liquidations[0]")
+            page.wait_for_function(
+                "document.getElementById('live').dataset.liquidations !== '0'", timeout=5_000
+            )
+            marks = page.evaluate(
+                "document.getElementById('plot').data"
+                ".filter((t) => t.meta === 'live' && t.mode === 'markers').flatMap((t) => t.y)"
+            )
+            health = page.evaluate("fetch('/health').then((r) => r.json())")
+        finally:
+            worker.join(180)
+        [run] = runs
+    sent = {int(row[1]): at for row, at in ((list(k), v) for k, v in run.exchange.force_sent_at.items())}
+    assert first["time"] in sent
+    latency = first["arrived_at"] / 1000 - sent[first["time"]]
+    assert latency < 1.0, f"the liquidation reached the page {latency:.3f} s after the server sent it"
+    assert first["price"] in marks, "the liquidation is not marked on the heatmap"
+    assert health["recorder"]["streams"]["!forceOrder@arr"]["messages"] >= 1
