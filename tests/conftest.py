@@ -31,7 +31,11 @@ from pathlib import Path
 import pytest
 
 # program -> the Debian package that installs it
-PACKAGES: dict[str, str] = {"chromium": "chromium", "redis-server": "redis-server"}
+PACKAGES: dict[str, str] = {
+    "chromium": "chromium",
+    "redis-server": "redis-server",
+    "java": "openjdk-17-jre-headless",
+}
 
 
 def override_variable(program: str) -> str:

@@ -20,7 +20,6 @@ from api.main import create_app
 from api.server import BackgroundServer
 from liquidationheatmap.live.fake_exchange import Replay
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -31,15 +30,12 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def chromium() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; .ci/run does)"
-        )
+def chromium(needs_program) -> Iterator[object]:
+    executable = needs_program("chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

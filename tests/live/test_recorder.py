@@ -144,17 +144,13 @@ def test_redis_receives_each_event_once(replay: Replay, tmp_path: Path, redis_ur
     assert len(seconds) >= len(trade_seconds) - 1  # the last open second is not closed by a later trade
 
 
-def test_redis_going_away_loses_no_recorded_data(replay: Replay, tmp_path: Path) -> None:
+def test_redis_going_away_loses_no_recorded_data(replay: Replay, tmp_path: Path, redis_server: Path) -> None:
     import threading
     import time
 
-    from conftest import REDIS_SERVER
-
     from liquidationheatmap.live.session import LocalRedis
 
-    if not REDIS_SERVER.exists():
-        pytest.skip(f"{REDIS_SERVER} is missing")
-    first = LocalRedis(str(REDIS_SERVER), tmp_path / "redis").__enter__()
+    first = LocalRedis(str(redis_server), tmp_path / "redis").__enter__()
     port = first.port
 
     def outage() -> None:  # Redis stops a few seconds into the replay and comes back 3 s later
@@ -163,7 +159,7 @@ def test_redis_going_away_loses_no_recorded_data(replay: Replay, tmp_path: Path)
         time.sleep(3)
         again.__enter__()
 
-    again = LocalRedis(str(REDIS_SERVER), tmp_path / "redis", port=port)
+    again = LocalRedis(str(redis_server), tmp_path / "redis", port=port)
     flapper = threading.Thread(target=outage)
     flapper.start()
     try:
