@@ -42,6 +42,7 @@ LAKE_RATIO_ZIP: dict[str, float] = {
     "aggTrades": 0.6,
     "trades": 0.6,
     "klines": 1.2,
+    "markPriceKlines": 1.2,
     "fundingRate": 1.2,
     "metrics": 1.2,
     "bookDepth": 0.8,
@@ -50,6 +51,7 @@ LAKE_RATIO_CSV: dict[str, float] = {
     "aggTrades": 0.15,
     "trades": 0.15,
     "klines": 0.5,
+    "markPriceKlines": 0.5,
     "fundingRate": 0.5,
     "metrics": 0.5,
     "bookDepth": 0.3,
@@ -71,7 +73,9 @@ class FoundFile:
 
     @property
     def estimated_lake_bytes(self) -> int:
-        ratio = (LAKE_RATIO_ZIP if self.kind == "zip" else LAKE_RATIO_CSV)[self.archive.dataset]
+        ratios = LAKE_RATIO_ZIP if self.kind == "zip" else LAKE_RATIO_CSV
+        # A dataset without a measured ratio (the truth files) is estimated like klines, the largest.
+        ratio = ratios.get(self.archive.dataset, ratios["klines"])
         return int(self.size_bytes * ratio) + LAKE_BYTES_PER_OUTPUT_FILE * len(self.archive.days())
 
 

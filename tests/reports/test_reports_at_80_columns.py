@@ -62,7 +62,9 @@ def assert_nothing_cut(out: Console, cells: list[str], prose_lines_wrap: bool = 
         ]
     assert not wide, wide
     squeezed = "".join(text.split())  # a value that wraps onto the next line still counts as whole
-    missing = [cell for cell in cells if "".join(cell.split()) not in squeezed]
+    # A cell of several lines (a value over its interval) counts line by line.
+    parts = [part for cell in cells for part in cell.splitlines()]
+    missing = [part for part in parts if "".join(part.split()) not in squeezed]
     assert not missing, f"cut or missing: {missing}\n{text}"
     return text
 
