@@ -118,8 +118,9 @@ def run(args: argparse.Namespace) -> int:
     if not report.periods:
         which = f" for {args.symbol}" if args.symbol else ""
         console.print(
-            f"[yellow]score: {warehouse} holds no scores{which} (the built range is too short to split "
-            "into train and test on whole hours, or the symbol is not in it)",
+            f"[yellow]score: {warehouse} holds no placement scores{which}: the build found no true "
+            "liquidations (truth/ beside the archive, BINANCE_DATA_PATH/truth), the built range is too "
+            "short to split into train and test on whole hours, or the symbol is not in it",
             highlight=False,
         )
         return 0
