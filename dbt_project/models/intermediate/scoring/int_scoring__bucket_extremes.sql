@@ -1,14 +1,13 @@
 {#-
   The price range each 5-minute bucket traversed: the ONE input the path-conditioned yardstick
-  reads for "where did price go". Today the lowest and highest trade price of the bucket
-  (int_buckets__timeline). Binance liquidates on the mark price: where mark-price klines are in the
-  lake, this relation is the place to use their extremes instead (nothing else in the scoring needs
-  to change).
+  reads for "where did price go". Binance liquidates on the mark price, so this is the bucket's
+  mark-price extremes where markPriceKlines cover it and its trade extremes otherwise: the
+  timeline's reach_low / reach_high, the same prices the lifecycle tests levels against.
 -#}
 {{ config(materialized='view') }}
 select
     symbol,
     bucket_start,
-    low as path_low,
-    high as path_high
+    reach_low as path_low,
+    reach_high as path_high
 from {{ ref('int_buckets__timeline') }}
