@@ -1,7 +1,8 @@
 """The models never read what they must not: truth/positions, and truth of the test period.
 
 Models may learn from recorded liquidations of the train period only (learned_leverage, the fitted
-ensemble weights). Three builds of the session's lake against edited copies of its truth folder:
+ensemble weights). Truth is lake data (`ingest` loads the simulator's truth/ folder), so each build
+gets a lake of its own, ingested from the session's archive beside an edited copy of its truth/:
 - truth/positions deleted: every model mart and fitted parameter is the same;
 - test-period liquidations changed (rows dropped, quantities tripled): the same again;
 - train-period liquidations changed (every other row dropped): the fitted leverage weights do
@@ -19,6 +20,8 @@ import pandas as pd
 import pytest
 
 from liquidationheatmap.dbt_runner import build_warehouse
+from liquidationheatmap.ingest import ingest_archive
+from liquidationheatmap.publish import working_database
 
 pytestmark = pytest.mark.slow
 
@@ -37,14 +40,22 @@ MODEL_TABLES = (
 )
 
 
-def _build(lake: Path, truth: Path, warehouse: Path, **kwargs) -> Path:
-    outcome = build_warehouse(lake, warehouse, truth=truth, full_refresh=True, **kwargs)
+def _build(raw: Path, truth: Path, warehouse: Path) -> Path:
+    """A full build of a lake ingested from the archive in `raw` and the truth folder `truth`."""
+    root = warehouse.parent
+    archive = root / "raw"
+    shutil.copytree(raw, archive, ignore=shutil.ignore_patterns("truth"))
+    shutil.copytree(truth, archive / "truth")
+    lake = root / "lake"
+    ingest_archive(archive, lake, show_progress=False, workers=1)
+    outcome = build_warehouse(lake, warehouse, full_refresh=True)
     assert outcome.success, [(n.name, n.message) for n in outcome.failures] or outcome.error
     return warehouse
 
 
 def _table(warehouse: Path, table: str) -> pd.DataFrame:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    # The working database holds every model (the warehouse file only the served marts).
+    with duckdb.connect(str(working_database(warehouse)), read_only=True) as con:
         frame = con.sql(f"select * from {table}").df()
     return frame.sort_values(list(frame.columns), ignore_index=True, na_position="first")
 
@@ -80,13 +91,13 @@ def _rewrite_liquidations(truth: Path, keep) -> int:
 @pytest.fixture(scope="module")
 def baseline(scored_build, tmp_path_factory):
     root = tmp_path_factory.mktemp("no_leak")
-    lake = scored_build.warehouse.parent.parent / "lake"
+    raw = scored_build.raw
     truth = root / "truth"
-    shutil.copytree(scored_build.raw / "truth", truth)
-    warehouse = _build(lake, truth, root / "baseline" / "liquidations.duckdb")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    shutil.copytree(raw / "truth", truth)
+    warehouse = _build(raw, truth, root / "baseline" / "liquidations.duckdb")
+    with duckdb.connect(str(working_database(warehouse)), read_only=True) as con:
         split = con.sql("select period_end from int_scoring__periods where period = 'train'").fetchone()[0]
-    yield lake, truth, warehouse, int(pd.Timestamp(split).timestamp() * 1000), root
+    yield raw, truth, warehouse, int(pd.Timestamp(split).timestamp() * 1000), root
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -97,18 +108,18 @@ def _scaled(row: dict) -> dict:
 
 
 def test_a_build_without_truth_positions_gives_identical_model_marts(baseline):
-    lake, truth, warehouse, _, root = baseline
+    raw, truth, warehouse, _, root = baseline
     without = root / "without_positions"
     shutil.copytree(truth, without)
     shutil.rmtree(without / "positions")
 
-    other = _build(lake, without, root / "b" / "liquidations.duckdb")
+    other = _build(raw, without, root / "b" / "liquidations.duckdb")
 
     _assert_same_tables(warehouse, other)
 
 
 def test_changing_test_period_truth_changes_no_fitted_parameter(baseline):
-    lake, truth, warehouse, split_ms, root = baseline
+    raw, truth, warehouse, split_ms, root = baseline
     changed_truth = root / "test_changed"
     shutil.copytree(truth, changed_truth)
     counter = iter(range(10**9))
@@ -120,7 +131,7 @@ def test_changing_test_period_truth_changes_no_fitted_parameter(baseline):
 
     assert _rewrite_liquidations(changed_truth, in_test_dropped_or_tripled) > 0
 
-    other = _build(lake, changed_truth, root / "c" / "liquidations.duckdb")
+    other = _build(raw, changed_truth, root / "c" / "liquidations.duckdb")
 
     _assert_same_tables(warehouse, other)
     with duckdb.connect(str(warehouse), read_only=True) as a, duckdb.connect(str(other), read_only=True) as b:
@@ -129,7 +140,7 @@ def test_changing_test_period_truth_changes_no_fitted_parameter(baseline):
 
 
 def test_changing_train_period_truth_changes_the_fitted_leverage(baseline):
-    lake, truth, warehouse, split_ms, root = baseline
+    raw, truth, warehouse, split_ms, root = baseline
     changed_truth = root / "train_changed"
     shutil.copytree(truth, changed_truth)
 
@@ -139,15 +150,9 @@ def test_changing_train_period_truth_changes_the_fitted_leverage(baseline):
         return None if int(row["time"]) < split_ms and next(counter) % 2 else row
 
     assert _rewrite_liquidations(changed_truth, in_train_halved) > 0
-    copy = root / "d" / "liquidations.duckdb"
-    copy.parent.mkdir()
-    shutil.copy(warehouse, copy)
 
-    outcome = build_warehouse(
-        lake, copy, truth=changed_truth, select=["stg_truth__liquidations", "int_leverage__learned"]
-    )
+    other = _build(raw, changed_truth, root / "d" / "liquidations.duckdb")
 
-    assert outcome.success, [(n.name, n.message) for n in outcome.failures] or outcome.error
-    before, after = _table(warehouse, "int_leverage__learned"), _table(copy, "int_leverage__learned")
+    before, after = _table(warehouse, "int_leverage__learned"), _table(other, "int_leverage__learned")
     assert (before["truth_count"] > 0).all()
     assert not before["weight"].round(9).equals(after["weight"].round(9))

@@ -12,7 +12,11 @@
 
   closed_bucket_number: the bucket from which the level no longer counts as live (reached or
   closed by itself); null while it lives.
+
+  On Spark (no dbt Python models outside Databricks) the fit does not run, so learned_leverage is
+  left out there and only the opened models' levels are here.
 -#}
+{%- set learned_enabled = target.type != 'spark' %}
 with
 
 levels as (
@@ -21,11 +25,13 @@ levels as (
 
 ),
 
+{% if learned_enabled %}
 learned as (
 
     select * from {{ ref('int_leverage__learned') }}
 
 ),
+{% endif %}
 
 opened_models as (
 
@@ -36,6 +42,7 @@ opened_models as (
 
 ),
 
+{% if learned_enabled %}
 pieces as (
 
     select
@@ -86,8 +93,17 @@ learned_models as (
         end as closed_bucket_number
     from pieces
 
+),
+{% endif %}
+
+all_models as (
+
+    select * from opened_models
+    {% if learned_enabled %}
+    union all
+    select * from learned_models
+    {% endif %}
+
 )
 
-select * from opened_models
-union all
-select * from learned_models
+select * from all_models
