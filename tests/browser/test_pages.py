@@ -155,8 +155,8 @@ def test_compare_timeframe_control_reloads_both_heatmaps(browser, server):
         assert titles == ["Binance standard", "Funding adjusted"]
         assert plot_points(page, "plot-b")[0]["n"] == 288
         assert scores.startswith("Side: longs and shorts pooled")
-        # Three models (the ensemble included) x train and test, one row each.
-        assert page.locator("table.scores tbody tr").count() == 6
+        # Five models (four variants and the ensemble) x train and test, one row each.
+        assert page.locator("table.scores tbody tr").count() == 10
         assert messages == []
 
 
