@@ -43,7 +43,7 @@ def test_demo_builds_marts_and_a_second_run_reuses_the_simulation_and_lake(tmp_p
     run_demo(paths, console, SMALL)
     second = console.export_text()
     assert "reusing the simulated dataset" in second
-    assert "ingest: 0 loaded, 7 unchanged, 0 rows" in second
+    assert "ingest: 0 loaded, 9 unchanged, 0 rows" in second
     assert {p: p.stat().st_mtime_ns for p in paths.raw.rglob("*") if p.is_file()} == raw_files
 
 
