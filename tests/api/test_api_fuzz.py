@@ -38,7 +38,7 @@ CHECKS = [no_internal_error, status_code_conformance, response_schema_conformanc
 
 def test_the_served_schema_is_the_one_fuzzed(server):
     assert httpx.get(f"{server.url}/openapi.json").json() == OPENAPI
-    assert len(OPERATIONS) == 11  # GET /stream (live mode) is the eleventh
+    assert len(OPERATIONS) == 12  # with GET /stream (live mode) and /liquidations/true
 
 
 # Operations without any input cannot be given invalid input: they are fuzzed positively only.

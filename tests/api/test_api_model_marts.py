@@ -96,6 +96,8 @@ def test_symbols_list_the_ensemble_once_its_levels_exist(with_model_marts):
     assert client.get("/symbols").json()["symbols"][0]["models"] == [
         "binance_standard",
         "funding_adjusted",
+        "large_trades",
+        "learned_leverage",
         "ensemble",
     ]
 

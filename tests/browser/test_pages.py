@@ -147,8 +147,8 @@ def test_compare_timeframe_control_reloads_both_heatmaps(browser, server):
         assert titles == ["Binance standard", "Funding adjusted"]
         assert plot_points(page, "plot-b")[0]["n"] == 288
         assert scores.startswith("Side: longs and shorts pooled")
-        # Three models (the ensemble included) and three reference maps x train and test.
-        assert page.locator("table.scores tbody tr").count() == 12
+        # Five models (four variants and the ensemble) and three reference maps x train and test.
+        assert page.locator("table.scores tbody tr").count() == 16
         assert page.locator("table.scores tbody tr.reference").count() == 6
         assert messages == []
 

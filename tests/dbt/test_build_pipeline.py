@@ -251,7 +251,7 @@ def test_validate_report_has_no_errors_and_lists_every_dataset(built):
     assert statuses <= {"pass", "warn"}
     results = json.loads(build_results_path(built.full).read_text())
     unit_tests = [r for r in results["results"] if r["unique_id"].startswith("unit_test.")]
-    assert len(unit_tests) == 5 and {r["status"] for r in unit_tests} == {"pass"}
+    assert len(unit_tests) == 6 and {r["status"] for r in unit_tests} == {"pass"}
 
 
 def test_build_on_an_empty_lake_fails_before_dbt_with_a_clear_message(tmp_path):
