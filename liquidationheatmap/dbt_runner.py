@@ -56,7 +56,12 @@ TEST_SCOPE_ENV = "LIQUIDATIONHEATMAP_TEST_SCOPE"
 # of a 161-node build (scripts/bench_build.py); the file keeps warnings and errors unless asked for
 # the whole debug log (`build --dbt-debug-log`).
 DBT_FILE_LOG_LEVEL = "warn"
-OPTIONAL_DATASETS = ("fundingRate", "bookDepth", "markPriceKlines", "liveGaps")  # liveGaps: the live recorder (docs/live.md)
+OPTIONAL_DATASETS = (
+    "fundingRate",
+    "bookDepth",
+    "markPriceKlines",
+    "liveGaps",
+)  # liveGaps: the live recorder (docs/live.md)
 # The dbt target of Apache Spark (profiles.yml; the `spark` dependency group and Java 17).
 SPARK_TARGET = "spark"
 
