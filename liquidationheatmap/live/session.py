@@ -92,7 +92,7 @@ class LiveOptions:
 
 
 async def _build_every(recorder: Recorder, options: LiveOptions, builds: list) -> None:
-    from liquidationheatmap.dbt_runner import NoDataError, build_warehouse
+    from liquidationheatmap.dbt_runner import BuildLocked, NoDataError, build_warehouse
 
     config = recorder.config
     while not recorder.stop.is_set():
@@ -103,10 +103,18 @@ async def _build_every(recorder: Recorder, options: LiveOptions, builds: list) -
         await recorder.roll()  # what was recorded so far goes into this build
         began = time.monotonic()
         try:
+            # Under the warehouse's build lock, named "live"; a build someone else is running
+            # (a manual `build`, a cron job) is not waited for: this round is skipped.
             outcome = await asyncio.to_thread(
-                build_warehouse, config.lake, options.warehouse, truth=config.truth, console=None
+                build_warehouse,
+                config.lake,
+                options.warehouse,
+                truth=config.truth,
+                console=None,
+                wait=False,
+                command="live",
             )
-        except NoDataError as error:
+        except (NoDataError, BuildLocked) as error:
             log.info("build skipped: %s", error)
             continue
         except Exception as error:  # a failed build leaves the last good warehouse; try next time
