@@ -50,8 +50,10 @@ def empty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backgroun
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(needs_program):
+    # Per module, not per session: Playwright's sync API keeps an event loop running on this thread
+    # while it is open, and later tests that call asyncio.run() (tests/live) would fail.
     executable = needs_program("chromium")
     from playwright.sync_api import sync_playwright
 

@@ -25,9 +25,9 @@ def test_demo_builds_marts_and_a_second_run_reuses_the_simulation_and_lake(tmp_p
     run_demo(paths, console, SMALL)
     first = console.export_text()
     assert "simulate: 2 days of BTCUSDT from 2026-10-01" in first
-    assert (
-        "ingest: 9 loaded, 0 unchanged" in first
-    )  # 2 days x aggTrades, metrics, bookDepth, markPriceKlines + funding
+    # 2 days x aggTrades, metrics, bookDepth, markPriceKlines, and the truth's liquidations and
+    # positions, + one funding file
+    assert "ingest: 13 loaded, 0 unchanged" in first
     assert paths.lineage_page.stat().st_size > 100_000
 
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
@@ -43,7 +43,7 @@ def test_demo_builds_marts_and_a_second_run_reuses_the_simulation_and_lake(tmp_p
     run_demo(paths, console, SMALL)
     second = console.export_text()
     assert "reusing the simulated dataset" in second
-    assert "ingest: 0 loaded, 9 unchanged, 0 rows" in second
+    assert "ingest: 0 loaded, 13 unchanged, 0 rows" in second
     assert {p: p.stat().st_mtime_ns for p in paths.raw.rglob("*") if p.is_file()} == raw_files
 
 

@@ -77,3 +77,46 @@ def test_heatmap_page_marks_a_replayed_liquidation_within_a_second(
     assert latency < 1.0, f"the liquidation reached the page {latency:.3f} s after the server sent it"
     assert first["price"] in marks, "the liquidation is not marked on the heatmap"
     assert health["recorder"]["streams"]["!forceOrder@arr"]["messages"] >= 1
+
+
+def test_a_marts_updated_message_redraws_the_heatmap_without_a_reload(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, redis_url: str, chromium
+) -> None:
+    """What `live` publishes after each build that lands (lh:marts): the page asks for the heatmap
+    again, in the same page (no navigation), and keeps its live marks' source open."""
+    import json
+
+    import redis
+
+    from liquidationheatmap.live.publisher import MARTS_CHANNEL
+
+    dataset = shared_dataset(tmp_path_factory)
+    app = create_app(
+        api_config(
+            warehouse=dataset.warehouse,
+            lineage_pages=(),
+            redis_url=redis_url,
+            recorder_state=tmp_path / "live" / "recorder.json",
+        )
+    )
+    with BackgroundServer(app) as server:
+        page = chromium.new_page()
+        navigations: list[str] = []
+        page.on("framenavigated", lambda frame: navigations.append(frame.url))
+        page.goto(f"{server.url}/heatmap?symbol={SYMBOL}")
+        page.wait_for_function("window.LH_LIVE && window.LH_LIVE.live === true", timeout=30_000)
+        page.wait_for_load_state("networkidle")
+        loaded = len(navigations)
+        client = redis.Redis.from_url(redis_url)
+        try:
+            with page.expect_request(lambda r: "/liquidations/heatmap" in r.url, timeout=10_000) as request:
+                # The page subscribed before it reported live; publish until the relay has a listener.
+                for _ in range(20):
+                    if client.publish(MARTS_CHANNEL, json.dumps({"event": "marts_updated", "seconds": 1.0})):
+                        break
+                    page.wait_for_timeout(250)
+            assert f"symbol={SYMBOL}" in request.value.url
+        finally:
+            client.close()
+        assert len(navigations) == loaded, "the page reloaded instead of redrawing"
+        assert page.evaluate("window.LH_LIVE.live") is True

@@ -86,7 +86,7 @@ mark_price as (
     select
         symbol,
         count(*) as raw_rows,
-        count(distinct cast(opened_at as varchar) || '|' || candle_interval) as clean_rows,
+        count(distinct cast(opened_at as {{ text_type() }}) || '|' || candle_interval) as clean_rows,
         sum(case when mark_low is null or mark_low <= 0 or mark_high < mark_low then 1 else 0 end) as invalid_rows,
         min(opened_at) as first_at,
         max(opened_at) as last_at,
