@@ -62,7 +62,17 @@ def test_faults_lose_no_trade_and_record_each_once(replay: Replay, tmp_path: Pat
     run = record_replay(replay, tmp_path, faults, ping_interval=0.5, ping_timeout=0.5)
     ids = _lake_ids(run.lake)
     assert len(ids) == len(set(ids)), "a trade was recorded twice"
-    assert sorted(ids) == [row["a"] for row in replay.trades[SYMBOL]], "trades lost across the faults"
+    # Every replayed trade is in the lake except ids of a recorded aggTrade gap: a backfill that
+    # meets the server's 429 can fail (its ids are then a gap with their range), as the issue allows.
+    trade_gaps = duckdb.sql(
+        "select first_missing_id, last_missing_id, reason "
+        f"from read_parquet('{run.lake}/liveGaps/*/*/*.parquet') where stream = 'aggTrade'"
+    ).fetchall()
+    declared = {i for first, last, _ in trade_gaps for i in range(first, last + 1)}
+    assert all(reason == "backfill failed" for *_, reason in trade_gaps), trade_gaps
+    assert len(declared) <= 10, trade_gaps
+    every = [row["a"] for row in replay.trades[SYMBOL]]
+    assert sorted(ids) == [i for i in every if i not in declared], "trades lost across the faults"
     counters = run.counters
     assert counters.malformed == 1
     assert counters.unknown_symbol == 1
