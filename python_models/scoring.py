@@ -56,32 +56,6 @@ SCORE_COLUMNS = [
 METRIC_ORDER = (*PLACEMENT_METRICS, *HISTORY_METRICS)
 
 
-def split_train_test(
-    start: pd.Timestamp | str,
-    end: pd.Timestamp | str,
-    *,
-    train_fraction: float,
-    align: str | pd.Timedelta = "1h",
-) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
-    """Split [start, end) into train = [start, split) and test = [split, end), half-open, no overlap.
-
-    split = start + train_fraction × (end - start), floored to a multiple of ``align`` (default one
-    hour, so no hour of the hourly correlation straddles the two periods).
-    """
-    start, end = pd.Timestamp(start), pd.Timestamp(end)
-    if not 0 < train_fraction < 1:
-        raise ValueError(f"train_fraction must be strictly between 0 and 1; got {train_fraction}")
-    if not start < end:
-        raise ValueError(f"start {start} must be before end {end}")
-    split = (start + train_fraction * (end - start)).floor(pd.Timedelta(align))
-    if not start < split < end:
-        raise ValueError(
-            f"[{start}, {end}) is too short to split at {train_fraction:.0%} on {align} boundaries; "
-            "pass a longer range or a finer align"
-        )
-    return {"train": (start, split), "test": (split, end)}
-
-
 def _models_and_symbols(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     return sorted(frame["model"].astype(str).unique()), sorted(frame["symbol"].astype(str).unique())
 
@@ -475,11 +449,29 @@ def score_models(
     hourly_correlation (horizon_hours null); ``truth``: the true liquidations (truth.prepare_truth).
     kind = 'reference' for uniform, proximity and oracle, else 'model'.
     """
-    require_columns(history, HISTORY_COLUMNS, "liquidation history")
     maps = pd.concat([cells[CELL_COLUMNS], reference_cells(windows, proximity_scale_pct=proximity_scale_pct)])
-    placement = summarise_placement(
-        placement_by_window(windows, maps, truth_cells), periods, draws=draws, seed=seed, level=level
-    )
+    per_window = placement_by_window(windows, maps, truth_cells)
+    return score_periods(per_window, history, truth, periods=periods, draws=draws, seed=seed, level=level)
+
+
+def score_periods(
+    per_window: pd.DataFrame,
+    history: pd.DataFrame,
+    truth: pd.DataFrame,
+    *,
+    periods: Mapping[str, tuple[pd.Timestamp | str, pd.Timestamp | str]],
+    draws: int = 200,
+    seed: int = 12,
+    level: float = 0.9,
+) -> pd.DataFrame:
+    """score_models from placement rows already computed (placement_by_window, every map's).
+
+    The walk-forward scores (fct_model_scores) keep each window's placement rows and score any
+    union of them this way; calibration and hourly_correlation are computed from ``history`` and
+    ``truth`` over each period.
+    """
+    require_columns(history, HISTORY_COLUMNS, "liquidation history")
+    placement = summarise_placement(per_window, periods, draws=draws, seed=seed, level=level)
     canonical = prepare_truth(truth)
     history_time = to_timestamp(history["bucket_start"])
     parts = [placement]

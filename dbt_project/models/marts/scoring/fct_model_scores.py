@@ -23,7 +23,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from python_models.scoring import REFERENCES, calibration, hourly_correlation, summarise_placement
+from python_models.scoring import score_periods
 from python_models.truth import prepare_truth
 from python_models.walk_forward import (
     POOLED_WINDOW,
@@ -64,22 +64,10 @@ PERIOD = "test"
 
 
 def _scores(placement, history, truth, start, end, *, draws, seed, level) -> pd.DataFrame:
-    """Every metric of one span [start, end): placement from its rows, history metrics."""
+    """Every metric of one span [start, end) (python_models.scoring.score_periods)."""
     periods = {PERIOD: (pd.Timestamp(start), pd.Timestamp(end))}
-    parts = [summarise_placement(placement, periods, draws=draws, seed=seed, level=level)]
-    in_truth = truth[(truth["time"] >= start) & (truth["time"] < end)]
-    times = pd.to_datetime(history["bucket_start"])
-    in_history = history[(times >= start).to_numpy() & (times < end).to_numpy()]
-    for name, metric in (("calibration", calibration), ("hourly_correlation", hourly_correlation)):
-        frame = metric(in_history, in_truth, start=start, end=end)
-        parts.append(frame.assign(period=PERIOD, metric=name, horizon_hours=np.nan, low=np.nan, high=np.nan))
-    parts = [p for p in parts if not p.empty]
-    if not parts:
-        return pd.DataFrame()
-    out = pd.concat(parts, ignore_index=True)
-    out["kind"] = np.where(out["model"].isin(REFERENCES), "reference", "model")
-    out["period_start"], out["period_end"] = pd.Timestamp(start), pd.Timestamp(end)
-    return out
+    out = score_periods(placement, history, truth, periods=periods, draws=draws, seed=seed, level=level)
+    return out.assign(period_start=pd.Timestamp(start), period_end=pd.Timestamp(end))
 
 
 def model(dbt, session):
