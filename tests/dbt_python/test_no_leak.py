@@ -68,7 +68,8 @@ BEFORE = {
     "int_levels__variants": "opened_at < '{cut}'",
     "fct_liquidation_history": "bucket_start < '{cut}'",
     "fct_liquidation_history_ensemble": "bucket_start < '{cut}'",
-    "fct_liquidation_heatmap_ensemble": "snapshot_at + interval 5 minute <= '{cut}'",
+    # The state at the instant window 2's parameters come into force uses them (strictly before).
+    "fct_liquidation_heatmap_ensemble": "snapshot_at + interval 5 minute < '{cut}'",
     "int_scoring__live_notional_per_bucket": "bucket_start + interval 5 minute <= '{cut}'",
 }
 
