@@ -63,11 +63,17 @@ COLUMNS = [
 PERIOD = "test"
 
 
-def _scores(placement, history, truth, start, end, *, draws, seed, level) -> pd.DataFrame:
-    """Every metric of one span [start, end) (python_models.scoring.score_periods)."""
-    periods = {PERIOD: (pd.Timestamp(start), pd.Timestamp(end))}
+def _scores(placement, history, truth, spans: dict, *, draws, seed, level) -> pd.DataFrame:
+    """Every metric of the spans {window_id: (start, end)} at once (python_models.scoring.score_periods)."""
+    periods = {str(w): (pd.Timestamp(s), pd.Timestamp(e)) for w, (s, e) in spans.items()}
     out = score_periods(placement, history, truth, periods=periods, draws=draws, seed=seed, level=level)
-    return out.assign(period_start=pd.Timestamp(start), period_end=pd.Timestamp(end))
+    window = out["period"].astype(int)
+    return out.assign(
+        window_id=window,
+        period=PERIOD,
+        period_start=window.map({w: pd.Timestamp(s) for w, (s, _) in spans.items()}),
+        period_end=window.map({w: pd.Timestamp(e) for w, (_, e) in spans.items()}),
+    )
 
 
 def model(dbt, session):
@@ -139,18 +145,23 @@ def model(dbt, session):
     options = {"draws": draws, "seed": seed, "level": level}
     spans = {int(w.window_id): (w.period_start, w.period_end) for w in windows.itertuples()}
     parts = []
-    for window_id in todo:
-        start, end = spans[window_id]
-        mine = placement[placement["window_id"] == window_id]
-        scores = _scores(mine, history, truth, start, end, **options)
-        parts.append(scores.assign(window_id=window_id, _settings=settings[window_id]))
+    if todo:
+        mine = placement[placement["window_id"].isin(todo)]
+        # Each window's rows are scored on its own span: the period label is the window.
+        mine = mine.assign(window_start=pd.to_datetime(mine["window_start"]))
+        scores = _scores(mine, history, truth, {w: spans[w] for w in todo}, **options)
+        parts.append(scores.assign(_settings=scores["window_id"].map(settings)))
     if spans:
         # The headline: every complete test span pooled (always recomputed; it grows with each window).
         start, end = min(s for s, _ in spans.values()), max(e for _, e in spans.values())
         pooled = _scores(
-            placement[placement["window_id"].isin(list(spans))], history, truth, start, end, **options
+            placement[placement["window_id"].isin(list(spans))],
+            history,
+            truth,
+            {POOLED_WINDOW: (start, end)},
+            **options,
         )
-        parts.append(pooled.assign(window_id=POOLED_WINDOW, _settings=settings_key(common)))
+        parts.append(pooled.assign(_settings=settings_key(common)))
     parts = [p for p in parts if not p.empty]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
     out["_loaded_at"] = loaded_at
