@@ -212,3 +212,18 @@
 {% macro day_partitions(day_column) -%}
   {{ return(['symbol', day_column] if target.type == 'spark' else none) }}
 {%- endmacro %}
+
+{#- Predicate for the scoring windows (int_scoring__windows and its cells): `column` (a window
+    start t) lies in what this incremental run recomputes. A window [t, t + h) reads the buckets up
+    to t + h, so every window that ends after the rebuild start is recomputed: t >= start minus the
+    longest horizon. -#}
+{% macro scoring_window_on_or_after_rebuild_start(column) -%}
+  {%- set start = live_notional_rebuild_from() -%}
+  {%- if start == 'all' -%}
+    (1 = 1)
+  {%- elif start is none -%}
+    (1 = 0)
+  {%- else -%}
+    ({{ column }} >= cast('{{ start }}' as timestamp) - to_hours({{ var('score_horizons_hours') | max }}))
+  {%- endif -%}
+{%- endmacro %}

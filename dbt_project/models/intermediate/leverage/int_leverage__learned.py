@@ -188,8 +188,12 @@ def model(dbt, session):
     )
     stored = None
     changed = "all"
+    unreadable = False
     if dbt.is_incremental:
         stored, last_load = stored_state(session, dbt.this, "fitted_from", "fitted_to")
+        # A table this version cannot read (an older build's): start over (dbt stops on the schema
+        # change first and asks for --full-refresh).
+        unreadable = stored is None
         changed = changed_since(manifest, per_bucket, last_load, exclude=("positions",))
     fitted_stored = None if stored is None else stored[stored["window_id"] != PRIOR_WINDOW]
     todo, wipe = windows_to_compute(
@@ -203,6 +207,8 @@ def model(dbt, session):
     prior_stored = stored is not None and (stored["window_id"] == PRIOR_WINDOW).any()
     if stored is not None and not prior_stored:
         wipe = True  # no prior rows: a table from another version, start over
+    if dbt.is_incremental and unreadable:
+        wipe = True
     if wipe:
         session.execute(f"delete from {dbt.this}")
         todo = [int(w) for w in windows["window_id"]]

@@ -107,8 +107,12 @@ def model(dbt, session):
     }
     stored = None
     changed = "all"
+    unreadable = False
     if dbt.is_incremental:
         stored, last_load = stored_state(session, dbt.this, "period_start", "period_end")
+        # A table this version cannot read (an older build's): start over (dbt stops on the schema
+        # change first and asks for --full-refresh).
+        unreadable = stored is None
         changed = changed_since(manifest, per_bucket, last_load)
     todo, wipe = windows_to_compute(
         windows,
@@ -118,6 +122,8 @@ def model(dbt, session):
         span_start="period_start",
         span_end="period_end",
     )
+    if dbt.is_incremental and unreadable:
+        wipe = True
     if wipe:
         session.execute(f"delete from {dbt.this}")
     refs = (window_rows, map_cells, oracle_cells, truth_cells)
