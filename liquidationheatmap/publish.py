@@ -251,7 +251,8 @@ class _Partition:
     symbol: str | None
     month: str | None
     rows: int
-    checksum: int
+    checksum: int  # of the rows with floats to float32 precision: what says "changed"
+    exact: int = 0  # of the rows as they are: what a newly written file must read back as
     file: str = ""  # serving-folder path
 
 
@@ -267,7 +268,6 @@ class _Plan:
     time_column: str | None = None
     partitions: list[_Partition] = field(default_factory=list)
     parquet_types: dict[str, str] = field(default_factory=dict)
-    source: str = "work"  # a table equal to the served one but for float noise is copied from it
 
     def manifest(self) -> dict:
         entry = {
@@ -297,6 +297,22 @@ def _signature(plan: _Plan) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+FLOAT_TYPES = ("DOUBLE", "FLOAT")
+
+
+def _content_hash(columns: list[tuple[str, str]]) -> str:
+    """A row's hash with its floats rounded to float32 precision (6e-8 relative). DuckDB sums in
+    parallel in no fixed order, so a rebuild with nothing new changes the last bits of about 1 % of
+    the heatmap's values (4.6e-13 relative at most, measured); this hash does not see that."""
+    parts = []
+    for column, kind in columns:
+        quoted = f'"__row".{_quote(column)}'
+        if kind in FLOAT_TYPES:
+            quoted = f"coalesce(try_cast({quoted} as float)::double, {quoted})"
+        parts.append(quoted)
+    return f"hash({', '.join(parts)})"
+
+
 def _plan(con: duckdb.DuckDBPyConnection, name: str, columns: list[tuple[str, str]]) -> _Plan:
     """One scan of the relation in the working database: rows and checksum per partition."""
     kinds = dict(columns)
@@ -309,7 +325,7 @@ def _plan(con: duckdb.DuckDBPyConnection, name: str, columns: list[tuple[str, st
         else "null::varchar"
     )
     found = con.execute(
-        f'select {symbol}, {month}, count(*), sum(hash("__row")) '
+        f"select {symbol}, {month}, count(*), sum({_content_hash(columns)}) "
         f'from work.main.{_quote(name)} as "__row" group by all'
     ).fetchall()
     partitions = [_Partition(s, m, int(n), int(h or 0)) for s, m, n, h in found]
@@ -439,7 +455,9 @@ def manifest_files(manifest: dict | None) -> set[str]:
 def _write_manifest(con: duckdb.DuckDBPyConnection, catalog: str, manifest: dict) -> None:
     con.execute(f"create schema if not exists {catalog}.{MANIFEST_SCHEMA}")
     con.execute(f"create or replace table {catalog}.{MANIFEST_SCHEMA}.manifest (body varchar)")
-    con.execute(f"insert into {catalog}.{MANIFEST_SCHEMA}.manifest values (?)", [json.dumps(manifest)])
+    # (A literal, not a parameter: binding one makes DuckDB's Python client import pandas.)
+    body = _literal(json.dumps(manifest))
+    con.execute(f"insert into {catalog}.{MANIFEST_SCHEMA}.manifest values ({body})")
 
 
 def relocate(warehouse: Path) -> None:
@@ -497,8 +515,6 @@ def publish_serving(
             con.execute("set TimeZone = 'UTC'")
             con.execute(f"attach {_literal(str(working))} as work (read_only)")
             plans = _plans(con, working, relations, required)
-            if previous is not None and previous.get("folder") == str(folder):
-                _keep_what_only_float_noise_changed(con, plans, previous, warehouse, folder)
             manifest = {
                 "format": MANIFEST_FORMAT,
                 "folder": str(folder),
@@ -584,100 +600,6 @@ def _plans(
     return plans
 
 
-FLOAT_TYPES = ("DOUBLE", "FLOAT")
-# Two float values are the same number computed twice when they differ by no more than this,
-# relatively: DuckDB sums in parallel in no fixed order, so a rebuild with nothing new gives about
-# 1 % of the heatmap's values a different last bit or two (4.6e-13 relative at most, measured).
-FLOAT_NOISE = 1e-9
-
-
-def _keep_what_only_float_noise_changed(
-    con: duckdb.DuckDBPyConnection, plans: list[_Plan], previous: dict, warehouse: Path, folder: Path
-) -> None:
-    """Where a relation or partition differs from the served one only by float noise (every row
-    pairs up with a served row with the same other values and floats within FLOAT_NOISE), serve the
-    served rows on: keep the file (or copy the table from the served warehouse)."""
-    attached = False
-    for plan in plans:
-        was = previous.get("relations", {}).get(plan.name)
-        if not was or was.get("storage") != plan.storage or was.get("signature") != plan.signature:
-            continue
-        if plan.storage == "table":
-            if was["rows"] != plan.rows or int(was["checksum"]) == plan.checksum:
-                continue
-            if not attached:
-                con.execute(f"attach {_literal(str(warehouse))} as live (read_only)")
-                attached = True
-            name = _quote(plan.name)
-            served = f"select * from live.main.{name}"
-            if _equal_but_for_float_noise(con, plan.columns, f"select * from work.main.{name}", served):
-                plan.checksum, plan.source = int(was["checksum"]), "live"
-            continue
-        served_partitions = {(p["symbol"], p["month"]): p for p in was["partitions"]}
-        projection = _read_projection(plan.columns, was["parquet_types"])
-        for partition in plan.partitions:
-            old = served_partitions.get((partition.symbol, partition.month))
-            if old is None or old["file"] == partition.file or old["rows"] != partition.rows:
-                continue
-            if not (folder / old["file"]).exists():
-                continue
-            working = (
-                f"select * from work.main.{_quote(plan.name)} where {_partition_filter(plan, partition)}"
-            )
-            served = (
-                f"select {projection} from read_parquet([{_literal(str(folder / old['file']))}], "
-                f"{_read_options(plan.by_symbol)})"
-            )
-            if _equal_but_for_float_noise(con, plan.columns, working, served):
-                partition.checksum, partition.file = int(old["checksum"]), old["file"]
-    for plan in plans:
-        if plan.partitions:
-            plan.checksum = sum(p.checksum for p in plan.partitions)
-
-
-def _equal_but_for_float_noise(
-    con: duckdb.DuckDBPyConnection, columns: list[tuple[str, str]], working: str, served: str
-) -> bool:
-    """The two queries give the same rows, except that float values may differ by FLOAT_NOISE
-    (relative). Rows equal bit for bit pair up by their hash; the few others pair up in the order
-    of all their columns (noise that reorders two rows only makes this answer "changed")."""
-    floats = [c for c, kind in columns if kind in FLOAT_TYPES]
-    if not floats:
-        return False  # no float to differ by noise: a different checksum is a different content
-    order = ", ".join(_quote(c) for c, _ in columns)
-    close = " and ".join(
-        f"(a.{q} is not distinct from b.{q} "
-        f"or abs(a.{q} - b.{q}) <= {FLOAT_NOISE} * greatest(abs(a.{q}), abs(b.{q})))"
-        if kind in FLOAT_TYPES
-        else f"a.{q} is not distinct from b.{q}"
-        for q, kind in ((_quote(c), kind) for c, kind in columns)
-    )
-    row = con.execute(
-        f"""
-        with w as (select hash("__r") as "__h", "__r".* from ({working}) as "__r"),
-        s as (select hash("__r") as "__h", "__r".* from ({served}) as "__r"),
-        wc as (select "__h", count(*) as n from w group by all),
-        sc as (select "__h", count(*) as n from s group by all),
-        d as (
-            select coalesce(wc."__h", sc."__h") as "__h", coalesce(wc.n, 0) as wn, coalesce(sc.n, 0) as sn
-            from wc full join sc on wc."__h" = sc."__h" where wc.n is distinct from sc.n
-        ),
-        dw as (
-            select w.*, row_number() over (order by {order}) as "__n" from w semi join d on w."__h" = d."__h"
-        ),
-        ds as (
-            select s.*, row_number() over (order by {order}) as "__n" from s semi join d on s."__h" = d."__h"
-        )
-        select
-            (select count(*) from d where wn > 0 and sn > 0),
-            (select count(*) from dw), (select count(*) from ds),
-            (select count(*) from dw as a join ds as b on a."__n" = b."__n" where {close})
-        """
-    ).fetchone()
-    both_sides, in_working, in_served, paired = row
-    return both_sides == 0 and in_working == in_served == paired
-
-
 def _same(previous: dict, manifest: dict) -> bool:
     """The served warehouse already serves exactly these relations, rows and files."""
     if previous.get("format") != MANIFEST_FORMAT or previous.get("folder") != manifest["folder"]:
@@ -704,10 +626,11 @@ def _write_partition(
     final.parent.mkdir(parents=True, exist_ok=True)
     temporary = final.with_name(final.name + TEMPORARY_SUFFIX)
     temporary.unlink(missing_ok=True)
+    rows = f'from work.main.{_quote(plan.name)} as "__row" where {_partition_filter(plan, partition)}'
     try:
+        (partition.exact,) = con.execute(f'select coalesce(sum(hash("__row")), 0) {rows}').fetchone()
         con.execute(
-            f"copy (select {_write_projection(plan)} from work.main.{_quote(plan.name)} "
-            f"where {_partition_filter(plan, partition)}) to {_literal(str(temporary))} (format parquet)"
+            f"copy (select {_write_projection(plan)} {rows}) to {_literal(str(temporary))} (format parquet)"
         )
         _fsync(temporary)
         os.replace(temporary, final)
@@ -734,7 +657,7 @@ def _write_serving_database(
         for plan in plans:
             name = _quote(plan.name)
             if plan.storage == "table":
-                con.execute(f"create table serving.main.{name} as select * from {plan.source}.main.{name}")
+                con.execute(f"create table serving.main.{name} as select * from work.main.{name}")
                 crash_point("publish:copying")
             else:
                 sql = view_sql(manifest["relations"][plan.name], folder)
@@ -796,7 +719,7 @@ def verify_serving_database(
                         f'select count(*), sum(hash("__row")) from (select {projection} from '
                         f'read_parquet([{file}], {_read_options(entry["by_symbol"])})) as "__row"'
                     ).fetchone()
-                    if (rows, int(checksum or 0)) != (wanted.rows, wanted.checksum):
+                    if (rows, int(checksum or 0)) != (wanted.rows, wanted.exact):
                         raise PublishError(
                             f"{folder / partition['file']} ({name}) does not read back as the rows "
                             f"written ({rows} rows, not {wanted.rows}, or other values); not published"
