@@ -424,9 +424,9 @@ def build_warehouse(
     """
     lake, warehouse = Path(lake).resolve(), Path(warehouse).resolve()
     present = check_lake(lake)
-    if truth is not None:
-        ingest_truth(Path(truth).resolve(), lake)
     if target == SPARK_TARGET:
+        if truth is not None:
+            ingest_truth(Path(truth).resolve(), lake)
         return build_on_spark(
             lake, warehouse, full_refresh=full_refresh, select=select, exclude=exclude, console=console,
             extra_vars=extra_vars, debug_log=debug_log,
@@ -439,6 +439,10 @@ def build_warehouse(
         timeout=wait_timeout,
         on_wait=_waiting(console, warehouse, command),
     ) as me:
+        # Under the build lock: two builds started together would otherwise both load the truth
+        # folder, and the second would stop at the lake's ingest lock.
+        if truth is not None:
+            ingest_truth(Path(truth).resolve(), lake)
         try:
             return _build_locked(
                 lake,
