@@ -144,8 +144,13 @@ def run(args: argparse.Namespace) -> int:
         f"[green]build done[/green] in {outcome.seconds:.1f}s: {len(outcome.nodes)} nodes, "
         f"{len(outcome.warnings)} warnings -> {warehouse}"
         + (
-            f" ({len(published.rows)} relations, {published.bytes / 2**20:,.1f} MiB, "
-            f"published in {published.seconds:.1f}s)"
+            f" ({len(published.rows)} relations, {published.bytes / 2**20:,.1f} MiB served; "
+            + (
+                "nothing changed, the served warehouse kept"
+                if published.unchanged
+                else f"{len(published.written)} of {len(published.files)} Parquet files written"
+            )
+            + f"; published in {published.seconds:.1f}s)"
             if published
             else ""
         ),
