@@ -467,6 +467,25 @@ def build_warehouse(
             ) from error
 
 
+def _build_arguments(
+    lake: Path,
+    present: list[str],
+    full_refresh: bool,
+    select: Sequence[str] | None,
+    exclude: Sequence[str] | None,
+    extra_vars: dict | None,
+) -> tuple[list[str], dict]:
+    """`dbt build`'s arguments and vars, the same on every target: the lake's datasets and truth
+    datasets as vars (the models branch on them), then the caller's."""
+    args = ["build", *(["--full-refresh"] if full_refresh else [])]
+    if select:
+        args += ["--select", *select]
+    if exclude:
+        args += ["--exclude", *exclude]
+    dbt_vars = {"lake_datasets": present, "truth_datasets": truth_datasets(lake), **(extra_vars or {})}
+    return args, dbt_vars
+
+
 def _build_locked(
     lake: Path,
     warehouse: Path,
@@ -506,14 +525,7 @@ def _build_locked(
         )
     incremental = working.exists() and not full_refresh
     _write_state(warehouse, "building", pid=me.pid, started_at=me.started_at, command=me.command)
-    args = ["build"]
-    if full_refresh:
-        args.append("--full-refresh")
-    if select:
-        args += ["--select", *select]
-    if exclude:
-        args += ["--exclude", *exclude]
-    dbt_vars = {"lake_datasets": present, "truth_datasets": truth_datasets(lake), **(extra_vars or {})}
+    args, dbt_vars = _build_arguments(lake, present, full_refresh, select, exclude, extra_vars)
     # An incremental build scopes the tests of the big incremental tables to the rows it loaded
     # (dbt_project/macros/test_scope.sql); a full build, or one after an unfinished build, tests all.
     scope = {TEST_SCOPE_ENV: "latest_load" if incremental and not unfinished else "all"}
@@ -610,11 +622,16 @@ def spark_paths(warehouse: Path) -> dict[str, str]:
     }
 
 
-SPARK_DISABLED_NOTICE = (
-    "Spark target: the dbt Python models (fct_liquidation_clusters, the ensemble, fct_model_scores) and "
-    "the scoring they feed are disabled; dbt runs Python models on Spark only through Databricks "
-    "(docs/scale.md). The DuckDB target builds them."
-)
+def spark_disabled_notice() -> str:
+    """What `build --target spark` leaves out: every dbt Python model of the project (the .py files
+    under dbt_project/models), and with them the scoring models that read them."""
+    names = sorted(path.stem for path in (DBT_PROJECT_DIR / "models").rglob("*.py"))
+    return (
+        f"Spark target: the dbt Python models ({', '.join(names)}) are disabled, and the scoring "
+        "models that read them; int_leverage__learned is the fit of the learned_leverage variant, so "
+        "Spark has no learned_leverage levels. dbt runs Python models on Spark only through "
+        "Databricks (docs/scale.md); the DuckDB target builds them."
+    )
 
 
 def build_on_spark(
@@ -643,14 +660,8 @@ def build_on_spark(
         raise SparkUnavailable("the spark target needs Java 17 (`java` on PATH or JAVA_HOME); "
                            "Debian: apt-get install openjdk-17-jre-headless")  # fmt: skip
     if console is not None:
-        console.print(f"[yellow]{SPARK_DISABLED_NOTICE}", highlight=False)
-    args = ["build", *(["--full-refresh"] if full_refresh else [])]
-    if select:
-        args += ["--select", *select]
-    if exclude:
-        args += ["--exclude", *exclude]
-    present = check_lake(lake)
-    dbt_vars = {"lake_datasets": present, "truth_datasets": truth_datasets(lake), **(extra_vars or {})}
+        console.print(f"[yellow]{spark_disabled_notice()}", highlight=False)
+    args, dbt_vars = _build_arguments(lake, check_lake(lake), full_refresh, select, exclude, extra_vars)
     environment = {
         **spark_paths(warehouse),
         "LIQUIDATIONHEATMAP_ROOT": str(PROJECT_ROOT),

@@ -80,7 +80,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["dev", "spark"],
         default="dev",
         help="dbt target: dev (DuckDB, default) or spark (the SQL models on Apache Spark, a local[2] "
-        "session; needs `uv sync --group spark` and Java 17; Python marts are disabled there)",
+        "session; needs `uv sync --group spark` and Java 17; the Python models are disabled there: "
+        "clusters, ensemble, scores and the learned_leverage fit)",
     )
     parser.add_argument(
         "--no-wait",
