@@ -19,6 +19,7 @@ import pandas as pd
 
 from python_models.leverage import (
     basis_from_levels,
+    check_multipliers,
     fit_leverage,
     lifetime_pieces,
     turnover_half_life_hours,
@@ -53,6 +54,7 @@ def model(dbt, session):
     prior_strength = float(json.loads(dbt.config.meta_get("learned_leverage_prior_strength")))
     opening_share = float(json.loads(dbt.config.meta_get("turnover_opening_share")))
     pieces = int(json.loads(dbt.config.meta_get("learned_lifetime_pieces")))
+    multipliers = check_multipliers(json.loads(dbt.config.meta_get("learned_lifetime_multipliers")))
     bucket_minutes = int(json.loads(dbt.config.meta_get("bucket_minutes")))
     # Every dbt.ref on its own line: dbt finds a Python model's dependencies by reading these calls.
     periods = dbt.ref("int_scoring__periods")
@@ -102,8 +104,8 @@ def model(dbt, session):
                 .project("symbol, side, leverage, opened_at, reached_at, liquidated_notional")
                 .df()
             )
-        basis = basis_from_levels(reached, prior, {symbol: half_life}, pieces, bucket_minutes)
-        fitted = fit_leverage(basis, truth, prior, half_life, prior_strength)
+        basis = basis_from_levels(reached, prior, {symbol: half_life}, pieces, bucket_minutes, multipliers)
+        fitted = fit_leverage(basis, truth, prior, half_life, prior_strength, multipliers)
         for tier in fitted.itertuples():
             # Each lifetime component of the tier (its share of the weight at half-life
             # turnover half-life x multiplier), cut into the pieces the fit scored it with.
