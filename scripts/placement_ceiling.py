@@ -37,6 +37,8 @@ from liquidationheatmap.publish import working_database
 LEVERAGES = np.arange(2, 126, dtype="float64")
 SEED_TIERS = np.array([5.0, 10.0, 25.0, 50.0, 100.0])
 MAINTENANCE = 0.004
+# Windows whose open positions are expanded over the leverages at once (bounds the memory).
+CHUNK_WINDOWS = 12
 
 
 def _sparse_tables(values: np.ndarray, op) -> list[np.ndarray]:
@@ -90,6 +92,41 @@ def _overlap(windows: pd.DataFrame, values: pd.Series, truth: pd.Series) -> floa
     return total / weight if weight else float("nan")
 
 
+def _maps(positions: pd.DataFrame, law: np.ndarray, index_of: dict, lows: list, highs: list) -> dict:
+    """The oracle, known-entries and snapped maps of these open positions (one chunk of windows)."""
+    sign = np.where(positions["side"] == "long", 1.0, -1.0)
+
+    oracle = _binned(
+        positions,
+        positions["liquidation_price"].to_numpy(),
+        (positions["quantity"] * positions["liquidation_price"]).to_numpy(),
+        1,
+    )
+    tiers = SEED_TIERS[np.abs(np.log(positions["leverage"].to_numpy()[:, None] / SEED_TIERS)).argmin(axis=1)]
+    snapped_price = positions["entry"].to_numpy() * (1 - sign * (1 / tiers - MAINTENANCE))
+    snapped = _binned(positions, snapped_price, positions["quantity"].to_numpy() * snapped_price, 1)
+    opened = positions["opened_bucket"].map(index_of).fillna(-1).astype(int).to_numpy()
+    before_t = (positions["window_start"] - pd.Timedelta(minutes=5)).map(index_of).to_numpy().astype(int)
+    first = np.clip(opened + 1, 0, None)
+    seen = first <= before_t
+    last = np.maximum(before_t, first)
+    path_low = np.where(seen, _range(lows, first, last, np.minimum), np.inf)
+    path_high = np.where(seen, _range(highs, first, last, np.maximum), -np.inf)
+    price = positions["entry"].to_numpy()[:, None] * (
+        1 - sign[:, None] * (1 / LEVERAGES[None, :] - MAINTENANCE)
+    )
+    alive = np.where(sign[:, None] > 0, price < path_low[:, None], price > path_high[:, None])
+    share = law[None, :] * alive
+    share /= np.maximum(share.sum(axis=1, keepdims=True), 1e-300)
+    known = _binned(
+        positions,
+        price.ravel(),
+        (positions["quantity"].to_numpy()[:, None] * share * price).ravel(),
+        len(LEVERAGES),
+    )
+    return {"oracle": oracle, "known": known, "snapped": snapped}
+
+
 def ceiling(warehouse: Path) -> list[dict]:
     con = duckdb.connect(str(working_database(warehouse)), read_only=True)
     timeline = con.sql(
@@ -141,50 +178,26 @@ def ceiling(warehouse: Path) -> list[dict]:
             if 2 <= row.leverage <= 125:
                 law[int(row.leverage) - 2] += row.v
         law /= law.sum()
-        positions = con.sql(
-            """select judged.side, judged.window_start, judged.score_bin_size,
-                   round(p.entry_price / 10) * 10 as entry,
-                   time_bucket(interval 5 minute, p.opened_at) as opened_bucket,
-                   p.leverage, p.liquidation_price, sum(p.quantity) as quantity
-            from judged inner join stg_truth__positions as p
-                on p.symbol = judged.symbol and p.side = judged.side and p.trader = 'taker'
-                and p.opened_at <= judged.window_start
-                and (p.closed_at is null or p.closed_at > judged.window_start)
-            where p.liquidation_price > 0
-            group by all"""
-        ).df()
-        sign = np.where(positions["side"] == "long", 1.0, -1.0)
-
-        oracle = _binned(
-            positions,
-            positions["liquidation_price"].to_numpy(),
-            (positions["quantity"] * positions["liquidation_price"]).to_numpy(),
-            1,
-        )
-        tiers = SEED_TIERS[
-            np.abs(np.log(positions["leverage"].to_numpy()[:, None] / SEED_TIERS)).argmin(axis=1)
-        ]
-        snapped_price = positions["entry"].to_numpy() * (1 - sign * (1 / tiers - MAINTENANCE))
-        snapped = _binned(positions, snapped_price, positions["quantity"].to_numpy() * snapped_price, 1)
-        opened = positions["opened_bucket"].map(index_of).fillna(-1).astype(int).to_numpy()
-        before_t = (positions["window_start"] - pd.Timedelta(minutes=5)).map(index_of).to_numpy().astype(int)
-        first = np.clip(opened + 1, 0, None)
-        seen = first <= before_t
-        last = np.maximum(before_t, first)
-        path_low = np.where(seen, _range(lows, first, last, np.minimum), np.inf)
-        path_high = np.where(seen, _range(highs, first, last, np.maximum), -np.inf)
-        price = positions["entry"].to_numpy()[:, None] * (
-            1 - sign[:, None] * (1 / LEVERAGES[None, :] - MAINTENANCE)
-        )
-        alive = np.where(sign[:, None] > 0, price < path_low[:, None], price > path_high[:, None])
-        share = law[None, :] * alive
-        share /= np.maximum(share.sum(axis=1, keepdims=True), 1e-300)
-        known = _binned(
-            positions,
-            price.ravel(),
-            (positions["quantity"].to_numpy()[:, None] * share * price).ravel(),
-            len(LEVERAGES),
-        )
+        starts = sorted(windows["window_start"].unique())
+        parts: dict[str, list[pd.Series]] = {"oracle": [], "known": [], "snapped": []}
+        for first in range(0, len(starts), CHUNK_WINDOWS):
+            chunk = starts[first : first + CHUNK_WINDOWS]
+            positions = con.sql(
+                f"""select judged.side, judged.window_start, judged.score_bin_size,
+                       round(p.entry_price / 10) * 10 as entry,
+                       time_bucket(interval 5 minute, p.opened_at) as opened_bucket,
+                       p.leverage, p.liquidation_price, sum(p.quantity) as quantity
+                from judged inner join stg_truth__positions as p
+                    on p.symbol = judged.symbol and p.side = judged.side and p.trader = 'taker'
+                    and p.opened_at <= judged.window_start
+                    and (p.closed_at is null or p.closed_at > judged.window_start)
+                where p.liquidation_price > 0
+                    and judged.window_start between '{chunk[0]}' and '{chunk[-1]}'
+                group by all"""
+            ).df()
+            for name, series in _maps(positions, law, index_of, lows, highs).items():
+                parts[name].append(series)
+        oracle, known, snapped = (pd.concat(parts[name]) for name in ("oracle", "known", "snapped"))
         uniform = _overlap(windows, pd.Series(dtype="float64"), truth)
         values = {
             "oracle": _overlap(windows, oracle, truth),
