@@ -27,7 +27,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 
-# Half-life candidates, as multiples of the turnover half-life; inf = lives until reached.
+# Half-life candidates, as multiples of the turnover half-life; inf = lives until reached. The
+# functions' default; the dbt project passes var learned_lifetime_multipliers (default inf alone:
+# the open-interest shrink already closes positions, docs/model_accuracy.md).
 LIFETIME_MULTIPLIERS: tuple[float, ...] = (0.25, 1.0, 4.0, math.inf)
 BASIS_KEYS = ["symbol", "side", "hour"]
 # A tier is fitted only when, at its prior weight, it would explain this share of the window's
@@ -133,8 +135,8 @@ def fit_leverage(
     tiers = sorted(prior)
     n = len(truth)
     fitted = dict(prior)
-    # Fitted weight per (tier, lifetime multiplier); a tier not fitted keeps its prior at multiplier 1
-    # (the turnover half-life, the prior's lifetime).
+    # Fitted weight per (tier, lifetime multiplier); a tier not fitted keeps its prior at the prior's
+    # lifetime (multiplier 1, the turnover half-life, when it is a candidate; else no decay).
     fitted_parts = {tier: {prior_multiplier: prior[tier]} for tier in tiers}
     fitted_rate = {tier: math.nan for tier in tiers}
     identifiable: list[int] = []
