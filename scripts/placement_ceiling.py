@@ -14,6 +14,11 @@ scores, on the same 1 h windows as `fct_model_scores`, maps that know more than 
 - `oracle, leverage snapped to the seed's tiers`: the true positions with their leverage moved to
   the nearest of 5/10/25/50/100 (the fixed models' grid).
 
+- `<model> mixed with flat (a = ...)`: each model variant's map on the traversed bins mixed with
+  the flat map, (1 - a) p + a / n, a chosen on the train period (grid of 0.1) and kept for the
+  test period: how far the variants' maps are more peaked than the truth (a model, not a ceiling:
+  it reads no truth/positions, only the train period's truth to pick a).
+
 Printed beside the model variants' and the uniform map's overlap and skill from `fct_model_scores`
 for the train and test periods. Skill of a map = (overlap - uniform) / (oracle - uniform).
 
@@ -127,6 +132,55 @@ def _maps(positions: pd.DataFrame, law: np.ndarray, index_of: dict, lows: list, 
     return {"oracle": oracle, "known": known, "snapped": snapped}
 
 
+def _flat_mix(con, spans: dict, models: list[str]) -> dict[str, tuple[float, dict[str, float]]]:
+    """Per model: (a fitted on train, {period: overlap of (1 - a) p + a u}) on the 1 h windows."""
+    per_period = {}
+    for period, (start, end) in spans.items():
+        frame = con.sql(
+            f"""with w as (select * from int_scoring__windows where horizon_hours = 1
+                           and window_start >= '{start}' and window_end <= '{end}'),
+            t as (select symbol, window_start, side, sum(liquidated_notional) as tq
+                  from int_scoring__window_truth_cells where horizon_hours = 1 group by all having tq > 0),
+            judged as (select w.*, t.tq from w inner join t using (symbol, window_start, side)),
+            bins as (select judged.*, unnest(range(low_bin, high_bin + 1)) as score_bin from judged),
+            models as (select unnest({models!r}) as model)
+            select bins.window_start, bins.side, bins.tq, bins.score_bin, models.model,
+                   coalesce(m.live_notional, 0) as mv, coalesce(tc.liquidated_notional, 0) as tv
+            from bins cross join models
+            left join int_scoring__window_map_cells as m
+                on m.symbol = bins.symbol and m.window_start = bins.window_start and m.side = bins.side
+                and m.horizon_hours = 1 and m.score_bin = bins.score_bin and m.model = models.model
+            left join int_scoring__window_truth_cells as tc
+                on tc.symbol = bins.symbol and tc.window_start = bins.window_start and tc.side = bins.side
+                and tc.horizon_hours = 1 and tc.score_bin = bins.score_bin"""
+        ).df()
+        keys = ["model", "window_start", "side"]
+        group = frame.groupby(keys)
+        frame["n"] = group["score_bin"].transform("count")
+        mass = group["mv"].transform("sum")
+        frame["p"] = np.where(mass > 0, frame["mv"] / mass.where(mass > 0, 1.0), 1.0 / frame["n"])
+        frame["q"] = frame["tv"] / group["tv"].transform("sum")
+        scores = {}
+        for a in np.round(np.arange(0.0, 1.0001, 0.1), 1):
+            frame["x"] = np.minimum((1 - a) * frame["p"] + a / frame["n"], frame["q"])
+            per = frame.groupby(keys).agg(overlap=("x", "sum"), tq=("tq", "first")).reset_index()
+            per["wo"] = per["overlap"] * per["tq"]
+            sums = per.groupby("model")[["wo", "tq"]].sum()
+            scores[float(a)] = (sums["wo"] / sums["tq"]).to_dict()
+        per_period[period] = scores
+    out = {}
+    for model in models:
+        train = per_period.get("train", {})
+        if not train:
+            continue
+        best = max(train, key=lambda a: train[a].get(model, float("-inf")))
+        out[model] = (
+            best,
+            {period: scores[best].get(model, float("nan")) for period, scores in per_period.items()},
+        )
+    return out
+
+
 def ceiling(warehouse: Path) -> list[dict]:
     con = duckdb.connect(str(working_database(warehouse)), read_only=True)
     timeline = con.sql(
@@ -141,6 +195,7 @@ def ceiling(warehouse: Path) -> list[dict]:
         "and horizon_hours = 1 and window_id = 1"
     ).df()
     out = []
+    spans = {}
     for period in ("train", "test"):
         span = con.sql(
             "select period_start, period_end from int_scoring__periods "
@@ -149,6 +204,7 @@ def ceiling(warehouse: Path) -> list[dict]:
         if span is None:
             continue
         start, end = span
+        spans[period] = span
         con.sql(
             f"""create or replace temp table judged as
             with w as (select * from int_scoring__windows where horizon_hours = 1
@@ -197,7 +253,9 @@ def ceiling(warehouse: Path) -> list[dict]:
             ).df()
             for name, series in _maps(positions, law, index_of, lows, highs).items():
                 parts[name].append(series)
-        oracle, known, snapped = (pd.concat(parts[name]) for name in ("oracle", "known", "snapped"))
+        oracle, known, snapped = (
+            pd.concat(parts[name]).sort_index() for name in ("oracle", "known", "snapped")
+        )
         uniform = _overlap(windows, pd.Series(dtype="float64"), truth)
         values = {
             "oracle": _overlap(windows, oracle, truth),
@@ -217,6 +275,23 @@ def ceiling(warehouse: Path) -> list[dict]:
                     "map": name,
                     "overlap": round(value, 3),
                     "skill": round((value - uniform) / (top - uniform), 2) if top > uniform else float("nan"),
+                }
+            )
+    models = sorted(
+        row[0] for row in con.sql("select distinct model from int_scoring__window_map_cells").fetchall()
+    )
+    uniform = {row["period"]: row for row in out if row["map"] == "uniform"}
+    oracle = {row["period"]: row for row in out if row["map"] == "oracle"}
+    for model, (a, values) in _flat_mix(con, spans, models).items():
+        for period, value in values.items():
+            u, top = uniform[period]["overlap"], oracle[period]["overlap"]
+            out.append(
+                {
+                    "warehouse": str(warehouse),
+                    "period": period,
+                    "map": f"{model} mixed with flat (a = {a:.1f}, fitted on train)",
+                    "overlap": round(value, 3),
+                    "skill": round((value - u) / (top - u), 2) if top > u else float("nan"),
                 }
             )
     con.close()
