@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 import pandas as pd
 
-from python_models.scoring import CELL_COLUMNS, WindowLayout, overlap_and_emd
+from python_models.scoring import CELL_COLUMNS, WindowLayout, bootstrap_counts, overlap_and_emd
 from python_models.truth import require_columns
 
 ENSEMBLE_MODEL = "ensemble"
@@ -36,6 +36,9 @@ LEVEL_OUTPUT_COLUMNS = [
 _TIE_TOLERANCE = 1e-12
 # The largest simplex grid fit_weights searches (231 points for 3 variants at 0.05, 1,771 for 4).
 MAX_GRID_POINTS = 2_000
+# fit_weights' bagging: day-block bootstrap resamples of the training days, and their seed.
+BAGGING_DRAWS = 200
+BAGGING_SEED = 12
 
 
 def normalise_weights(weights: Mapping[str, float], models: list[str] | tuple[str, ...]) -> dict[str, float]:
@@ -179,18 +182,31 @@ def fit_weights(
     *,
     step: float = 0.05,
     horizon_hours: int | None = None,
+    draws: int = BAGGING_DRAWS,
+    seed: int = BAGGING_SEED,
 ) -> dict[str, float]:
-    """Ensemble weights that maximise the path-conditioned overlap of the combined map.
+    """Ensemble weights for the combined map, fitted on the windows given, never worse in
+    expectation than the best single variant.
 
     ``windows``, ``cells`` (one map per model variant, CELL_COLUMNS of python_models.scoring) and
     ``truth_cells``: the training windows only; the function sees nothing else, so there is no
     look-ahead. The combined map of a window is sum_m w_m x the variant's live notional per bin
-    (then normalised, as any map is), and the objective is its overlap averaged over the windows
-    with their true liquidated notional as weights (scoring.placement_by_window), on one horizon
-    (``horizon_hours``, default the shortest given). Grid search over the simplex in steps of
-    ``step`` (coarsened by grid_step for many variants); ties (within 1e-12) go to the weights
-    nearest to equal weights, then to the first in grid order. With no judged window every point
-    ties and the result is the grid point nearest equal weights. Works for any number of variants.
+    (then normalised, as any map is), and the objective O(w) is its overlap averaged over the
+    windows with their true liquidated notional as weights (scoring.placement_by_window), on one
+    horizon (``horizon_hours``, default the shortest given). Grid search over the simplex in steps
+    of ``step`` (coarsened by grid_step for many variants); ties (within 1e-12) go to the weights
+    nearest to equal weights, then to the first in grid order.
+
+    The rule (what is returned), so that the mix does not chase the training period's noise:
+    1. bagging: the argmax over the grid is taken on each of ``draws`` day-block bootstrap
+       resamples of the windows' days (scoring.bootstrap_counts, ``seed``) and the weights are the
+       mean of those argmaxes (on a single day, the argmax of that day);
+    2. the best single variant B (the grid's vertex with the highest O) is the fallback: the bagged
+       mix is kept only when it scores at least O(B) on the whole training period and at least as
+       well as B (within 1e-12) in at least half of the resamples; otherwise B gets weight 1.
+    So the ensemble is a mix only where mixing was better than the best variant robustly on train;
+    else it is that variant. With no judged window every point ties and the result is the grid
+    point nearest equal weights. Works for any number of variants.
     """
     require_columns(cells, CELL_COLUMNS, "model cells")
     names = sorted(cells["model"].astype(str).unique())
@@ -214,15 +230,41 @@ def fit_weights(
     q = layout.dense(truth_cells, "liquidated_notional")
     q_share = q / layout.per_window(q)[layout.slot_window]
     weight = layout.per_window(q)
+    days = layout.windows["window_start"].dt.floor("D").to_numpy()
+    day_list, day_code = np.unique(days, return_inverse=True)
     by_model = dict(tuple(cells.groupby(cells["model"].astype(str), sort=True)))
     matrix = np.column_stack([layout.dense(by_model[name], "value") for name in names])
-    objective = np.empty(len(grid))
-    chunk = max(1, 2_000_000 // max(layout.size, 1))
-    for first in range(0, len(grid), chunk):
-        combined = matrix @ grid[first : first + chunk].T
-        overlap, _, _ = overlap_and_emd(layout, combined, q_share)
-        objective[first : first + chunk] = weight @ overlap / weight.sum()
-    best = objective.max()
-    tied = np.flatnonzero(objective >= best - _TIE_TOLERANCE)
-    pick = tied[int(np.argmax(closeness[tied]))]
-    return dict(zip(names, (float(w) for w in grid[pick]), strict=True))
+
+    def per_day(weights: np.ndarray) -> np.ndarray:
+        """days x points: the sum of window weight x overlap of each weight vector (rows of weights)."""
+        out = np.empty((len(day_list), len(weights)))
+        chunk = max(1, 2_000_000 // max(layout.size, 1))
+        for first in range(0, len(weights), chunk):
+            overlap, _, _ = overlap_and_emd(layout, matrix @ weights[first : first + chunk].T, q_share)
+            for d in range(len(day_list)):
+                rows = day_code == d
+                out[d, first : first + chunk] = weight[rows] @ overlap[rows]
+        return out
+
+    day_weight = np.bincount(day_code, weights=weight, minlength=len(day_list))
+    numerator = per_day(grid)
+    objective = numerator.sum(axis=0) / day_weight.sum()
+
+    def argmax(values: np.ndarray) -> int:
+        tied = np.flatnonzero(values >= values.max() - _TIE_TOLERANCE)
+        return int(tied[int(np.argmax(closeness[tied]))])
+
+    vertices = np.flatnonzero(grid.max(axis=1) >= 1 - 1e-12)
+    best_single = int(vertices[int(np.argmax(objective[vertices]))])
+    counts = bootstrap_counts(len(day_list), draws=draws, seed=seed) if len(day_list) > 1 else np.ones((1, 1))
+    resampled = (counts @ numerator) / (counts @ day_weight)[:, None]
+    bagged = grid[[argmax(row) for row in resampled]].mean(axis=0)
+    mix = per_day(bagged[None, :])[:, 0]
+    mix_resampled = (counts @ mix) / (counts @ day_weight)
+    at_least_as_good = mix_resampled >= resampled[:, best_single] - _TIE_TOLERANCE
+    keep = (
+        mix.sum() / day_weight.sum() >= objective[best_single] - _TIE_TOLERANCE
+        and at_least_as_good.mean() >= 0.5
+    )
+    picked = bagged if keep else grid[best_single]
+    return dict(zip(names, (float(w) for w in picked), strict=True))

@@ -27,7 +27,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 
-# Half-life candidates, as multiples of the turnover half-life; inf = lives until reached.
+# Half-life candidates, as multiples of the turnover half-life; inf = lives until reached. The
+# functions' default; the dbt project passes var learned_lifetime_multipliers (default inf alone:
+# the open-interest shrink already closes positions, docs/model_accuracy.md).
 LIFETIME_MULTIPLIERS: tuple[float, ...] = (0.25, 1.0, 4.0, math.inf)
 BASIS_KEYS = ["symbol", "side", "hour"]
 # A tier is fitted only when, at its prior weight, it would explain this share of the window's
@@ -68,14 +70,17 @@ def basis_from_levels(
     base_half_life_hours: dict[str, float],
     pieces: int = 3,
     bucket_minutes: int = 5,
+    multipliers: tuple[float, ...] = LIFETIME_MULTIPLIERS,
 ) -> pd.DataFrame:
     """Liquidated notional per (symbol, side, hour, leverage, multiplier) for one unit of weight.
 
     ``levels``: the base model's reached levels (symbol, side, leverage, opened_at, reached_at,
     liquidated_notional). A level's notional is divided by its seed weight (one unit of the tier) and
     multiplied, for each lifetime candidate (half-life = the symbol's base half-life x multiplier),
-    by the share of it still open when price reached it (`survival`).
+    by the share of it still open when price reached it (`survival`). ``multipliers``: the lifetime
+    candidates (check_multipliers).
     """
+    multipliers = check_multipliers(multipliers)
     if levels.empty:
         return pd.DataFrame(columns=[*BASIS_KEYS, "leverage", "multiplier", "notional"])
     frame = levels.copy()
@@ -84,7 +89,7 @@ def basis_from_levels(
     age_buckets = (age / (60 * bucket_minutes)).round().to_numpy()
     frame["hour"] = pd.to_datetime(frame["reached_at"]).dt.floor("h")
     parts = []
-    for multiplier in LIFETIME_MULTIPLIERS:
+    for multiplier in multipliers:
         alive = np.ones(len(frame))
         for symbol, half_life in base_half_life_hours.items():
             rows = (frame["symbol"] == symbol).to_numpy()
@@ -102,6 +107,7 @@ def fit_leverage(
     prior: dict[int, float],
     base_half_life_hours: float,
     prior_strength: float,
+    multipliers: tuple[float, ...] = LIFETIME_MULTIPLIERS,
 ) -> pd.DataFrame:
     """Fitted leverage weights and half-lives of one symbol.
 
@@ -120,14 +126,18 @@ def fit_leverage(
     the turnover rate. Returns one row per tier: leverage, weight, components (the weight split by
     lifetime multiplier, the prior's at multiplier 1: what the marts realise), prior_weight,
     fitted_weight (f), half_life_hours (ln 2 / the weight-averaged decay rate, inf = no decay; a
-    summary), truth_count, blend, identifiable.
+    summary), truth_count, blend, identifiable. ``multipliers``: the lifetime candidates, as
+    basis_from_levels was given; the prior's lifetime is multiplier 1 (the turnover half-life) when
+    1 is a candidate, else no decay (inf).
     """
+    multipliers = check_multipliers(multipliers)
+    prior_multiplier = 1.0 if 1.0 in multipliers else math.inf
     tiers = sorted(prior)
     n = len(truth)
     fitted = dict(prior)
-    # Fitted weight per (tier, lifetime multiplier); a tier not fitted keeps its prior at multiplier 1
-    # (the turnover half-life, the prior's lifetime).
-    fitted_parts = {tier: {1.0: prior[tier]} for tier in tiers}
+    # Fitted weight per (tier, lifetime multiplier); a tier not fitted keeps its prior at the prior's
+    # lifetime (multiplier 1, the turnover half-life, when it is a candidate; else no decay).
+    fitted_parts = {tier: {prior_multiplier: prior[tier]} for tier in tiers}
     fitted_rate = {tier: math.nan for tier in tiers}
     identifiable: list[int] = []
     truth_total = float(truth["notional"].sum()) if n else 0.0
@@ -135,7 +145,7 @@ def fit_leverage(
         reach = basis[basis["multiplier"] == math.inf].groupby("leverage")["notional"].sum()
         identifiable = [t for t in tiers if reach.get(t, 0.0) * prior[t] >= IDENTIFIABLE_SHARE * truth_total]
     if identifiable:
-        columns = [(tier, m) for tier in identifiable for m in LIFETIME_MULTIPLIERS]
+        columns = [(tier, m) for tier in identifiable for m in multipliers]
         truth_cells = truth.groupby(["side", "hour"])["notional"].sum()
         cells = basis.pivot_table(
             index=["side", "hour"], columns=["leverage", "multiplier"], values="notional", aggfunc="sum"
@@ -159,13 +169,13 @@ def fit_leverage(
         else:
             identifiable = []
     blend = (n / (n + prior_strength) if prior_strength > 0 else 1.0) if identifiable else 0.0
-    prior_rate = _rate(base_half_life_hours)
+    prior_rate = _rate(base_half_life_hours * prior_multiplier)
     rows = []
     for tier in tiers:
         rate_fit = fitted_rate[tier] if not math.isnan(fitted_rate[tier]) else prior_rate
         rate = blend * rate_fit + (1 - blend) * prior_rate
         components = {m: blend * w for m, w in fitted_parts[tier].items()}
-        components[1.0] = components.get(1.0, 0.0) + (1 - blend) * prior[tier]
+        components[prior_multiplier] = components.get(prior_multiplier, 0.0) + (1 - blend) * prior[tier]
         rows.append(
             {
                 "leverage": tier,
@@ -180,6 +190,15 @@ def fit_leverage(
             }
         )
     return pd.DataFrame(rows)
+
+
+def check_multipliers(multipliers) -> tuple[float, ...]:
+    """The lifetime candidates as sorted floats ("inf" or None = lives until reached); inf must be one
+    (the reach of a tier, which decides whether it is identifiable, is its basis without decay)."""
+    out = tuple(sorted({math.inf if m is None or m == "inf" else float(m) for m in multipliers}))
+    if not out or out[-1] != math.inf or out[0] <= 0:
+        raise ValueError(f"lifetime multipliers must be positive and include inf; got {list(multipliers)}")
+    return out
 
 
 def _rate(half_life_hours: float) -> float:

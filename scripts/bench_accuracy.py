@@ -12,8 +12,10 @@ figures. The models are never tuned on these markets.
     uv run python scripts/bench_accuracy.py                          # 4 markets x 2 seeds, 14 days, 500k/day
     uv run python scripts/bench_accuracy.py --days 3 --trades-per-day 50000 --seeds 1   # a quick look
 
-Simulations, lakes and warehouses are kept under --work (a market already built is not built
-again unless --rebuild). Builds run one after another (one heavy job at a time).
+Simulations, lakes and warehouses are kept under --work: a market is simulated and ingested once
+(`--simulate-only` does only that), a market already built is not built again; after a model
+change `--rebuild-models` builds every warehouse again from the kept lakes without simulating
+(`--rebuild` starts from scratch). Builds run one after another (one heavy job at a time).
 """
 
 from __future__ import annotations
@@ -59,30 +61,56 @@ MARKETS = (
 )
 
 
-def _prepare(root: Path, market: Market, seed: int, args: argparse.Namespace) -> tuple[Path, float]:
-    from liquidationheatmap.dbt_runner import build_warehouse
+def _market_folder(root: Path, market: Market, seed: int, args: argparse.Namespace) -> Path:
+    return root / f"{market.name}-seed{seed}-{args.days}d-{args.trades_per_day}"
+
+
+def _simulate(folder: Path, market: Market, seed: int, args: argparse.Namespace) -> tuple[Path, float]:
+    """Simulate and ingest one market once: the lake is kept, so a model change only rebuilds.
+
+    A `.complete` marker is written after each step; a folder without it (an interrupted run) is
+    simulated or ingested again from scratch.
+    """
     from liquidationheatmap.ingest import ingest_archive
     from liquidationheatmap.simulate import simulate_market
 
-    folder = root / f"{market.name}-seed{seed}-{args.days}d-{args.trades_per_day}"
-    warehouse = folder / "warehouse" / "liquidations.duckdb"
-    if args.rebuild and folder.exists():
-        shutil.rmtree(folder)
-    if warehouse.exists():
-        return warehouse, 0.0
     raw, lake = folder / "raw", folder / "lake"
     began = time.perf_counter()
-    simulate_market(
-        raw, ["BTCUSDT"], START, args.days, args.trades_per_day, seed, show_progress=False, knobs=market.knobs
+    if not (raw / ".complete").exists():
+        shutil.rmtree(raw, ignore_errors=True)
+        simulate_market(
+            raw,
+            ["BTCUSDT"],
+            START,
+            args.days,
+            args.trades_per_day,
+            seed,
+            show_progress=False,
+            knobs=market.knobs,
+        )
+        (raw / ".complete").write_text("simulated\n")
+    if not (lake / ".complete").exists():
+        shutil.rmtree(lake, ignore_errors=True)
+        # Every dataset the simulator writes, markPriceKlines included (the lifecycle and the
+        # traversed range use the mark price where it is ingested).
+        ingest_archive(raw / "data", lake, show_progress=False, workers=1)
+        (lake / ".complete").write_text("ingested\n")
+    return lake, time.perf_counter() - began
+
+
+def _build(folder: Path, args: argparse.Namespace) -> tuple[Path, float]:
+    """Build the market's warehouse from its lake (again with --rebuild-models)."""
+    from liquidationheatmap.dbt_runner import build_warehouse
+
+    warehouse = folder / "warehouse" / "liquidations.duckdb"
+    if args.rebuild_models and (folder / "warehouse").exists():
+        shutil.rmtree(folder / "warehouse")
+    if warehouse.exists():
+        return warehouse, 0.0
+    began = time.perf_counter()
+    outcome = build_warehouse(
+        folder / "lake", warehouse, truth=folder / "raw" / "truth", memory_limit=args.memory_limit
     )
-    ingest_archive(
-        raw / "data",
-        lake,
-        datasets=["aggTrades", "metrics", "fundingRate", "bookDepth"],
-        show_progress=False,
-        workers=1,
-    )
-    outcome = build_warehouse(lake, warehouse, truth=raw / "truth", memory_limit=args.memory_limit)
     if not outcome.success:
         failures = [(n.name, n.message) for n in outcome.failures]
         raise SystemExit(f"bench_accuracy: the build of {folder} failed: {failures or outcome.error}")
@@ -136,7 +164,19 @@ def main() -> int:
     )
     parser.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit of each build")
     parser.add_argument("--work", type=Path, default=Path("data/bench_accuracy"), help="scratch folder")
-    parser.add_argument("--rebuild", action="store_true", help="simulate and build again even if present")
+    parser.add_argument(
+        "--rebuild", action="store_true", help="simulate, ingest and build again even if present"
+    )
+    parser.add_argument(
+        "--rebuild-models",
+        action="store_true",
+        help="build the warehouses again from the kept lakes (after a model change; no new simulation)",
+    )
+    parser.add_argument(
+        "--simulate-only",
+        action="store_true",
+        help="only simulate and ingest every market (to build later)",
+    )
     args = parser.parse_args()
     if args.days < 3:
         parser.error("--days must be at least 3 (train and test each need whole days for the bootstrap)")
@@ -148,14 +188,25 @@ def main() -> int:
     summary = []
     for market in chosen:
         for seed in args.seeds:
-            warehouse, seconds = _prepare(args.work, market, seed, args)
+            folder = _market_folder(args.work, market, seed, args)
+            if args.rebuild and folder.exists():
+                shutil.rmtree(folder)
+            _, simulated = _simulate(folder, market, seed, args)
+            if args.simulate_only:
+                print(f"{market.name}, seed {seed}: simulated and ingested in {simulated:.0f} s", flush=True)
+                continue
+            warehouse, seconds = _build(folder, args)
             report = load_scores(warehouse, side="all")
             test = [p for p in report.periods if p.period == "test"]
             built = f"built in {seconds:.0f} s" if seconds else "already built"
+            if simulated > 1:
+                built = f"simulated in {simulated:.0f} s, {built}"
             print(f"## {market.name}, seed {seed} ({market.why}; {built})\n")
             print(markdown(type(report)(report.warehouse, test, report.weights)))
-            print()
+            print(flush=True)
             summary.append(f"{market.name} seed {seed}: {_goals(report)}")
+    if args.simulate_only:
+        return 0
     print("## Goals (test period)\n")
     for line in summary:
         print(f"- {line}")

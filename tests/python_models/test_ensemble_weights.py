@@ -213,3 +213,46 @@ def test_fit_without_any_judged_truth_returns_the_grid_point_nearest_equal_weigh
     maps = pd.concat([truth_map("a"), shifted_map("b")])
     weights = fit_weights(GRID, maps, TRUTH.iloc[0:0], step=0.1)
     assert weights == {"a": 0.5, "b": 0.5}
+
+
+def _daily(per_day: dict[int, dict[int, float]]) -> dict[tuple[int, str], dict[int, float]]:
+    """One long window a day (at hour 24 x day) with the given {bin: value}."""
+    return {(24 * day, "long"): values for day, values in per_day.items()}
+
+
+def test_fit_keeps_a_mix_that_beats_every_single_model_on_every_day():
+    days = range(4)
+    grid = windows([(24 * d, "long", 90, 99) for d in days])
+    true = truth(_daily({d: {93: 1.0, 97: 1.0} for d in days}))
+    maps = pd.concat(
+        [
+            cells("left", _daily({d: {93: 1.0} for d in days})),
+            cells("right", _daily({d: {97: 1.0} for d in days})),
+        ]
+    )
+    assert fit_weights(grid, maps, true, step=0.1) == {"left": 0.5, "right": 0.5}
+
+
+def test_fit_bags_over_days_and_is_never_below_the_best_single_model_on_the_windows_given():
+    # Day 0 is heavy and needs both models (half of its truth at 93, half at 97); on days 1-3 only
+    # "steady" is right. The single-sample argmax is half and half (driven by day 0); resamples
+    # without day 0 pick "steady" alone, so the bagged weights lean to it.
+    days = range(4)
+    grid = windows([(24 * d, "long", 90, 99) for d in days])
+    true = truth(_daily({0: {93: 10.0, 97: 10.0}, **{d: {93: 1.0} for d in (1, 2, 3)}}))
+    maps = pd.concat(
+        [
+            cells("steady", _daily({d: {93: 1.0} for d in days})),
+            cells("other", _daily({d: {97: 1.0} for d in days})),
+        ]
+    )
+    weights = fit_weights(grid, maps, true, step=0.1)
+    assert 0.0 < weights["other"] < 0.5
+    frames = {name: maps[maps["model"] == name].drop(columns="model") for name in sorted(weights)}
+    keys = ["symbol", "window_start", "horizon_hours", "side", "score_bin"]
+    ensemble = combine(frames, weights, keys=keys, value="value")
+    scored = placement_by_window(grid, pd.concat([maps, ensemble]), true)
+    mean = scored.groupby("model").apply(lambda g: (g["overlap"] * g["weight"]).sum() / g["weight"].sum())
+    assert mean["ensemble"] >= mean[["steady", "other"]].max() - 1e-12
+    # the same seed, the same weights
+    assert fit_weights(grid, maps, true, step=0.1) == weights

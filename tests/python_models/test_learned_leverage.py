@@ -116,3 +116,50 @@ def test_lifetime_pieces_are_the_survival_quantiles_in_whole_buckets():
 def test_turnover_half_life_is_open_interest_over_the_opening_rate_times_ln2():
     assert turnover_half_life_hours(1_000.0, 100.0, 0.5) == pytest.approx(20 * math.log(2))
     assert turnover_half_life_hours(1_000.0, 0.0, 0.5) == math.inf
+
+
+def test_lifetime_candidates_are_checked_and_without_multiplier_one_the_prior_does_not_decay():
+    from python_models.leverage import check_multipliers
+
+    assert check_multipliers([4, "inf", 0.25, 1]) == (0.25, 1.0, 4.0, math.inf)
+    assert check_multipliers([None]) == (math.inf,)
+    for bad in ([1, 4], [], [0, "inf"]):
+        with pytest.raises(ValueError, match="include inf"):
+            check_multipliers(bad)
+    only_reach = (math.inf,)
+    basis = _basis({5: np.ones(len(HOURS)), 100: np.ones(len(HOURS))})
+    basis = basis[basis["multiplier"] == math.inf]
+    no_truth = pd.DataFrame(columns=["side", "hour", "notional"])
+    prior_only = fit_leverage(basis, no_truth, PRIOR, 6.0, prior_strength=100, multipliers=only_reach)
+    assert prior_only["half_life_hours"].tolist() == [math.inf, math.inf]
+    assert prior_only["components"].tolist() == [[(math.inf, 0.5)], [(math.inf, 0.5)]]
+    # with truth, only the no-decay candidate is fitted: a tier's weight is its opening share
+    rng = np.random.default_rng(5)
+    high = rng.uniform(50, 100, len(HOURS))
+    low = np.where(rng.uniform(size=len(HOURS)) < 0.2, 30.0, 0.0)
+    fitted = fit_leverage(
+        _basis({5: low, 100: high}).query("multiplier == inf"),
+        _truth(0.7 * low + 0.3 * high),
+        PRIOR,
+        6.0,
+        prior_strength=0,
+        multipliers=only_reach,
+    )
+    assert dict(zip(fitted["leverage"], fitted["weight"], strict=True)) == pytest.approx({5: 0.7, 100: 0.3})
+    assert (fitted["half_life_hours"] == math.inf).all()
+
+
+def test_the_basis_has_one_lifetime_candidate_per_multiplier_given():
+    levels = pd.DataFrame(
+        {
+            "symbol": "BTCUSDT",
+            "side": "long",
+            "leverage": [5, 100],
+            "opened_at": pd.Timestamp("2026-10-01 00:00"),
+            "reached_at": pd.Timestamp("2026-10-01 10:00"),
+            "liquidated_notional": [10.0, 20.0],
+        }
+    )
+    basis = basis_from_levels(levels, PRIOR, {"BTCUSDT": 2.0}, multipliers=("inf",))
+    assert basis["multiplier"].tolist() == [math.inf, math.inf]
+    assert basis["notional"].tolist() == [20.0, 40.0]

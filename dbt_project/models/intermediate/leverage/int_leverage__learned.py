@@ -28,6 +28,7 @@ import pandas as pd
 
 from python_models.leverage import (
     basis_from_levels,
+    check_multipliers,
     fit_leverage,
     lifetime_pieces,
     turnover_half_life_hours,
@@ -70,7 +71,7 @@ COLUMNS = [
 def _fit_window(context, window_id, start, end):
     """Rows of one window: fitted on [start, end), or the prior (window 0, start None)."""
     levels, truth_rows, timeline, symbols, prior, base = context["refs"]
-    prior_strength, opening_share, pieces, bucket_minutes = context["settings"]
+    prior_strength, opening_share, pieces, bucket_minutes, multipliers = context["settings"]
     rows = []
     for (symbol,) in sorted(symbols.project("symbol").fetchall()):
         quoted = "'" + symbol.replace("'", "''") + "'"
@@ -103,8 +104,8 @@ def _fit_window(context, window_id, start, end):
                 .project("symbol, side, leverage, opened_at, reached_at, liquidated_notional")
                 .df()
             )
-        basis = basis_from_levels(reached, prior, {symbol: half_life}, pieces, bucket_minutes)
-        fitted = fit_leverage(basis, truth, prior, half_life, prior_strength)
+        basis = basis_from_levels(reached, prior, {symbol: half_life}, pieces, bucket_minutes, multipliers)
+        fitted = fit_leverage(basis, truth, prior, half_life, prior_strength, multipliers)
         for tier in fitted.itertuples():
             # Each lifetime component of the tier (its share of the weight at half-life
             # turnover half-life x multiplier), cut into the pieces the fit scored it with.
@@ -152,6 +153,7 @@ def model(dbt, session):
     prior_strength = float(json.loads(dbt.config.meta_get("learned_leverage_prior_strength")))
     opening_share = float(json.loads(dbt.config.meta_get("turnover_opening_share")))
     pieces = int(json.loads(dbt.config.meta_get("learned_lifetime_pieces")))
+    multipliers = check_multipliers(json.loads(dbt.config.meta_get("learned_lifetime_multipliers")))
     bucket_minutes = int(json.loads(dbt.config.meta_get("bucket_minutes")))
     # Every dbt.ref on its own line: dbt finds a Python model's dependencies by reading these calls.
     periods = dbt.ref("int_scoring__periods")
@@ -176,6 +178,7 @@ def model(dbt, session):
             "prior_strength": prior_strength,
             "opening_share": opening_share,
             "pieces": pieces,
+            "multipliers": [str(m) for m in multipliers],
             "bucket_minutes": bucket_minutes,
             "prior": sorted(prior.items()),
         }
@@ -214,7 +217,7 @@ def model(dbt, session):
         todo = [int(w) for w in windows["window_id"]]
     context = {
         "refs": (levels, truth_rows, timeline, symbols, prior, base),
-        "settings": (prior_strength, opening_share, pieces, bucket_minutes),
+        "settings": (prior_strength, opening_share, pieces, bucket_minutes, multipliers),
     }
     rows = []
     if stored is None or wipe:
