@@ -151,15 +151,15 @@
   starts: midnight of the day before the earliest of
   - the first event of any lake file the ingest manifest lists as loaded after the model's last load
     (max(_loaded_at) of `this`): new or corrected trades, metrics and funding, and recorded
-    liquidations (learned_leverage's walk-forward fit reads them; the true positions do not count:
-    no model reads them);
+    liquidations (learned_leverage's walk-forward fit reads them; the true positions count only
+    with_positions, for the oracle reference map: no model reads them);
   - the first bucket of int_trades__per_bucket holding trades loaded after that load (the same days
     in a full `build`; after a build that selected this model alone, it still catches up with the
     trades its upstream loads later).
   Returns 'all' when every bucket must be computed (the model is empty, or the lake has no manifest
   to say what changed) and none when nothing changed since.
 -#}
-{% macro live_notional_rebuild_from() %}
+{% macro live_notional_rebuild_from(with_positions=false) %}
   {%- if '_manifest' not in var('lake_datasets') -%}
     {{ return('all') }}
   {%- endif -%}
@@ -176,7 +176,7 @@
   {%- set earliest = scalar_query(
       "select cast(min(day) as date) - 1 from ("
       ~ " select min(first_event_at) as day from " ~ ref('stg_ingest__manifest')
-      ~ " where status = 'loaded' and dataset <> 'positions'"
+      ~ " where status = 'loaded'" ~ ("" if with_positions else " and dataset <> 'positions'")
       ~ " and ingested_at > " ~ sql_timestamp_literal(last_load)
       ~ " union all select min(bucket_start) from " ~ ref('int_trades__per_bucket')
       ~ " where _loaded_at > " ~ sql_timestamp_literal(last_load) ~ ") as changes") -%}
@@ -217,8 +217,8 @@
     start t) lies in what this incremental run recomputes. A window [t, t + h) reads the buckets up
     to t + h, so every window that ends after the rebuild start is recomputed: t >= start minus the
     longest horizon. -#}
-{% macro scoring_window_on_or_after_rebuild_start(column) -%}
-  {%- set start = live_notional_rebuild_from() -%}
+{% macro scoring_window_on_or_after_rebuild_start(column, with_positions=false) -%}
+  {%- set start = live_notional_rebuild_from(with_positions) -%}
   {%- if start == 'all' -%}
     (1 = 1)
   {%- elif start is none -%}

@@ -31,6 +31,7 @@ TABLES = (
     "int_scoring__windows",
     "int_scoring__window_map_cells",
     "int_scoring__window_truth_cells",
+    "int_scoring__window_oracle_cells",
     "int_scoring__placement",
     "fct_model_scores",
     "fct_liquidation_history_ensemble",

@@ -9,12 +9,30 @@
   first at or after it closed (an open position at t: opened_at <= t < closed_at); a running sum
   over those hourly changes per bin is the open value at every hour, read at each window start and
   bin with an as-of join.
+
+  Incremental like the other scoring windows: a run recomputes the windows that end after the
+  rebuild start (true position files count here: scoring_window_on_or_after_rebuild_start with
+  positions). A position closed before the first recomputed window opens and closes before it, so
+  its two changes cancel there: only the positions still open at the cut are read further.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ scoring_window_on_or_after_rebuild_start('window_start', true) }}{% endif %}"
+    )
+}}
+-- depends_on: {{ ref('stg_ingest__manifest') }}
+-- depends_on: {{ ref('int_trades__per_bucket') }}
 with
 
 windows as (
 
     select * from {{ ref('int_scoring__windows') }}
+    {% if is_incremental() %}
+    where {{ scoring_window_on_or_after_rebuild_start('window_start', true) }}
+    {% endif %}
 
 ),
 
@@ -39,6 +57,13 @@ positions as (
         on settings.symbol = positions.symbol
     where positions.liquidation_price > 0
         and (positions.closed_at is null or positions.closed_at > positions.opened_at)
+        {% if is_incremental() %}
+        {%- set rebuild = live_notional_rebuild_from(true) %}
+        {%- if rebuild not in ('all', none) %}
+        and (positions.closed_at is null
+            or positions.closed_at > cast('{{ rebuild }}' as timestamp) - to_hours({{ var('score_horizons_hours') | max }}))
+        {%- endif %}
+        {% endif %}
 
 ),
 
@@ -105,7 +130,8 @@ select
     window_bins.horizon_hours,
     window_bins.side,
     window_bins.score_bin,
-    running.open_value as open_notional
+    running.open_value as open_notional,
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as _loaded_at
 from window_bins
 asof inner join running
     on running.symbol = window_bins.symbol
