@@ -192,7 +192,14 @@ class ModelScore(BaseModel):
     model: str
     kind: str = Field(description="model, or reference (uniform, proximity, oracle)")
     side: str
+    window_id: int = Field(
+        description="walk-forward evaluation window (1, 2, ...); 0 = every complete window's test span pooled"
+    )
     period: str
+    period_start: UtcDatetime | None = Field(default=None, description="start of the scored test span (UTC)")
+    period_end: UtcDatetime | None = Field(
+        default=None, description="end of the scored test span (exclusive)"
+    )
     horizon_hours: int | None = Field(
         description="window of the placement metrics; null for calibration and hourly_correlation"
     )

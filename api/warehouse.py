@@ -1,7 +1,8 @@
 """Read-only access to the dbt warehouse, one DuckDB connection per request.
 
 A build publishes a new, verified warehouse file and os.replace-s it over the old one (dbt itself
-works in a separate working database, docs/build.md), so the API must never keep
+works in a separate working database; the big marts are views over Parquet files beside it, kept
+until the publication after next, docs/build.md), so the API must never keep
 the file open between requests. Each request opens an in-memory DuckDB and ATTACHes the warehouse
 READ_ONLY: unlike `duckdb.connect(path)`, which hands back the process-wide instance of a path
 that is still open in another thread (and so the replaced, old file), an attached file is opened

@@ -38,6 +38,22 @@ def _cols(*items: tuple[str, str] | tuple[str, str, bool]) -> tuple[Column, ...]
     return tuple(Column(*item) for item in items)
 
 
+# The candle columns of klines, and of markPriceKlines (whose volume columns Binance writes as 0).
+KLINE_COLUMNS = _cols(
+    ("open_time", "BIGINT"),
+    ("open", "DOUBLE"),
+    ("high", "DOUBLE"),
+    ("low", "DOUBLE"),
+    ("close", "DOUBLE"),
+    ("volume", "DOUBLE"),
+    ("close_time", "BIGINT"),
+    ("quote_volume", "DOUBLE"),
+    ("count", "BIGINT"),
+    ("taker_buy_volume", "DOUBLE"),
+    ("taker_buy_quote_volume", "DOUBLE"),
+    ("ignore", "DOUBLE"),
+)
+
 DATASETS: dict[str, DatasetSpec] = {
     "aggTrades": DatasetSpec(
         name="aggTrades",
@@ -74,20 +90,7 @@ DATASETS: dict[str, DatasetSpec] = {
     ),
     "klines": DatasetSpec(
         name="klines",
-        columns=_cols(
-            ("open_time", "BIGINT"),
-            ("open", "DOUBLE"),
-            ("high", "DOUBLE"),
-            ("low", "DOUBLE"),
-            ("close", "DOUBLE"),
-            ("volume", "DOUBLE"),
-            ("close_time", "BIGINT"),
-            ("quote_volume", "DOUBLE"),
-            ("count", "BIGINT"),
-            ("taker_buy_volume", "DOUBLE"),
-            ("taker_buy_quote_volume", "DOUBLE"),
-            ("ignore", "DOUBLE"),
-        ),
+        columns=KLINE_COLUMNS,
         time_column="open_time",
         time_kind="epoch",
         daily=True,
@@ -98,20 +101,7 @@ DATASETS: dict[str, DatasetSpec] = {
     # klines columns with the volume columns 0; the live recorder writes it from `@markPrice@1s`.
     "markPriceKlines": DatasetSpec(
         name="markPriceKlines",
-        columns=_cols(
-            ("open_time", "BIGINT"),
-            ("open", "DOUBLE"),
-            ("high", "DOUBLE"),
-            ("low", "DOUBLE"),
-            ("close", "DOUBLE"),
-            ("volume", "DOUBLE"),
-            ("close_time", "BIGINT"),
-            ("quote_volume", "DOUBLE"),
-            ("count", "BIGINT"),
-            ("taker_buy_volume", "DOUBLE"),
-            ("taker_buy_quote_volume", "DOUBLE"),
-            ("ignore", "DOUBLE"),
-        ),
+        columns=KLINE_COLUMNS,
         time_column="open_time",
         time_kind="epoch",
         daily=True,

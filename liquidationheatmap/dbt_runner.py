@@ -4,8 +4,9 @@ The lake and warehouse reach dbt as absolute paths through environment variables
 `profiles.yml` and the sources (`LAKE_PATH`, `DBT_DUCKDB_PATH`), together with DuckDB's memory
 limit and threads. `build_warehouse` holds the warehouse's build lock (build_lock.py: one build
 or `docs` at a time), runs dbt in place in the working database `<stem>.working.duckdb` beside the
-warehouse, and on success publishes the served marts as the warehouse file (publish.py: a new file,
-verified, swapped in with os.replace). The warehouse itself is never written: readers (the API,
+warehouse, and on success publishes the served marts that changed (publish.py: Parquet files for the
+big ones and a new, small warehouse file, verified, swapped in with os.replace; nothing when nothing
+changed). The warehouse itself is never written: readers (the API,
 `validate`, `score`) keep the last good file until the new one replaces it whole, and a failed,
 killed or disk-full build leaves it as it was.
 """
@@ -27,20 +28,24 @@ from rich.console import Console
 from liquidationheatmap.build_lock import BuildLocked, Holder, build_lock, publish_lock
 from liquidationheatmap.datasets import TRUTH_DATASETS
 from liquidationheatmap.publish import (
+    TEMPORARY_SUFFIX,
     DiskFullError,
     Publication,
     PublishError,
+    collect_garbage,
     crash_point,
     disk_full_message,
     free_bytes,
     is_disk_full,
+    publish_serving,
     publishing_path,
+    relocate,
     remove_database,
     served_relations,
+    serving_folder,
     swap_in,
     wal_of,
     working_database,
-    write_serving_database,
 )
 from liquidationheatmap.settings import PROJECT_ROOT
 
@@ -333,6 +338,10 @@ def remove_stale_files(warehouse: Path) -> list[Path]:
                 removed.append(candidate)
     for leftover in (state_path(warehouse).with_name(state_path(warehouse).name + ".tmp"),):
         leftover.unlink(missing_ok=True)
+    # Parquet files a dead build was writing (finished files are renamed from these only once synced).
+    for leftover in serving_folder(warehouse).rglob(f"*{TEMPORARY_SUFFIX}"):
+        leftover.unlink(missing_ok=True)
+        removed.append(leftover)
     return removed
 
 
@@ -415,9 +424,9 @@ def build_warehouse(
     """
     lake, warehouse = Path(lake).resolve(), Path(warehouse).resolve()
     present = check_lake(lake)
-    if truth is not None:
-        ingest_truth(Path(truth).resolve(), lake)
     if target == SPARK_TARGET:
+        if truth is not None:
+            ingest_truth(Path(truth).resolve(), lake)
         return build_on_spark(
             lake, warehouse, full_refresh=full_refresh, select=select, exclude=exclude, console=console,
             extra_vars=extra_vars, debug_log=debug_log,
@@ -430,6 +439,10 @@ def build_warehouse(
         timeout=wait_timeout,
         on_wait=_waiting(console, warehouse, command),
     ) as me:
+        # Under the build lock: two builds started together would otherwise both load the truth
+        # folder, and the second would stop at the lake's ingest lock.
+        if truth is not None:
+            ingest_truth(Path(truth).resolve(), lake)
         try:
             return _build_locked(
                 lake,
@@ -452,6 +465,25 @@ def build_warehouse(
             raise DiskFullError(
                 disk_full_message(path, _size(working_database(warehouse)) + _size(warehouse), "this build")
             ) from error
+
+
+def _build_arguments(
+    lake: Path,
+    present: list[str],
+    full_refresh: bool,
+    select: Sequence[str] | None,
+    exclude: Sequence[str] | None,
+    extra_vars: dict | None,
+) -> tuple[list[str], dict]:
+    """`dbt build`'s arguments and vars, the same on every target: the lake's datasets and truth
+    datasets as vars (the models branch on them), then the caller's."""
+    args = ["build", *(["--full-refresh"] if full_refresh else [])]
+    if select:
+        args += ["--select", *select]
+    if exclude:
+        args += ["--exclude", *exclude]
+    dbt_vars = {"lake_datasets": present, "truth_datasets": truth_datasets(lake), **(extra_vars or {})}
+    return args, dbt_vars
 
 
 def _build_locked(
@@ -493,14 +525,7 @@ def _build_locked(
         )
     incremental = working.exists() and not full_refresh
     _write_state(warehouse, "building", pid=me.pid, started_at=me.started_at, command=me.command)
-    args = ["build"]
-    if full_refresh:
-        args.append("--full-refresh")
-    if select:
-        args += ["--select", *select]
-    if exclude:
-        args += ["--exclude", *exclude]
-    dbt_vars = {"lake_datasets": present, "truth_datasets": truth_datasets(lake), **(extra_vars or {})}
+    args, dbt_vars = _build_arguments(lake, present, full_refresh, select, exclude, extra_vars)
     # An incremental build scopes the tests of the big incremental tables to the rows it loaded
     # (dbt_project/macros/test_scope.sql); a full build, or one after an unfinished build, tests all.
     scope = {TEST_SCOPE_ENV: "latest_load" if incremental and not unfinished else "all"}
@@ -527,8 +552,8 @@ def _build_locked(
             _keep_results(warehouse)
         needed = max(size_before, _size(working)) + (warehouse.stat().st_size if warehouse.exists() else 0)
         raise DiskFullError(disk_full_message(working, needed, "a full rebuild of this warehouse"))
-    _keep_results(warehouse)
     if not outcome.success:
+        _keep_results(warehouse)
         _write_state(warehouse, "failed", pid=me.pid, started_at=me.started_at, command=me.command)
         if is_disk_full(reason):
             needed = max(size_before, _size(working)) + (
@@ -539,29 +564,32 @@ def _build_locked(
     _write_state(warehouse, "built", pid=me.pid, started_at=me.started_at, command=me.command)
     crash_point("dbt:done")
     try:
-        publication = _publish(warehouse, working, outcome, memory_limit)
+        publication = _publish(warehouse, working, outcome, memory_limit, me)
     except PublishError as error:
+        _keep_results(warehouse)
         outcome.success = False
         outcome.error = str(error)
         return outcome
-    _write_state(warehouse, "published", pid=me.pid, started_at=me.started_at, command=me.command)
     outcome.publication = publication
     return outcome
 
 
-def _publish(warehouse: Path, working: Path, outcome: DbtOutcome, memory_limit: str | None) -> Publication:
-    """Write, verify and swap in the served warehouse; record its row counts in the results file."""
+def _publish(
+    warehouse: Path, working: Path, outcome: DbtOutcome, memory_limit: str | None, me: Holder
+) -> Publication:
+    """Publish what changed (publish.py), verified, swapped in with the results file under the
+    publish lock; then remove the serving files no reader can need any more."""
     manifest = target_dir_for(warehouse) / "manifest.json"
     relations = served_relations(manifest)
     ran = {node.name for node in outcome.nodes if node.resource_type in ("model", "seed")}
     target = publishing_path(warehouse)
-    needed = _size(warehouse)
+    needed = _size(warehouse)  # the new file (small); the Parquet files that changed come on top
     if needed and free_bytes(warehouse.parent) < needed:
         raise DiskFullError(disk_full_message(target, needed, "the new warehouse (the size of the last one)"))
     try:
-        publication = write_serving_database(
+        publication = publish_serving(
             working,
-            target,
+            warehouse,
             relations,
             required={r.name for r in relations if r.name in ran},
             memory_limit=memory_limit,
@@ -573,9 +601,15 @@ def _publish(warehouse: Path, working: Path, outcome: DbtOutcome, memory_limit: 
     crash_point("publish:verified")
     results = build_results_path(warehouse)
     with publish_lock(warehouse, shared=False):
-        swap_in(target, warehouse)
+        if not publication.unchanged:
+            swap_in(publication.path, warehouse)
+            publication.path = warehouse
         crash_point("publish:swapped")
+        _keep_results(warehouse)
         _record_publication(results, publication)
+        _write_state(warehouse, "published", pid=me.pid, started_at=me.started_at, command=me.command)
+    # The files of the warehouse just replaced stay for readers that opened it; older ones go.
+    collect_garbage(warehouse, publication.files | publication.previous_files)
     return publication
 
 
@@ -588,11 +622,16 @@ def spark_paths(warehouse: Path) -> dict[str, str]:
     }
 
 
-SPARK_DISABLED_NOTICE = (
-    "Spark target: the dbt Python models (fct_liquidation_clusters, the ensemble, fct_model_scores) and "
-    "the scoring they feed are disabled; dbt runs Python models on Spark only through Databricks "
-    "(docs/scale.md). The DuckDB target builds them."
-)
+def spark_disabled_notice() -> str:
+    """What `build --target spark` leaves out: every dbt Python model of the project (the .py files
+    under dbt_project/models), and with them the scoring models that read them."""
+    names = sorted(path.stem for path in (DBT_PROJECT_DIR / "models").rglob("*.py"))
+    return (
+        f"Spark target: the dbt Python models ({', '.join(names)}) are disabled, and the scoring "
+        "models that read them; int_leverage__learned is the fit of the learned_leverage variant, so "
+        "Spark has no learned_leverage levels. dbt runs Python models on Spark only through "
+        "Databricks (docs/scale.md); the DuckDB target builds them."
+    )
 
 
 def build_on_spark(
@@ -621,14 +660,8 @@ def build_on_spark(
         raise SparkUnavailable("the spark target needs Java 17 (`java` on PATH or JAVA_HOME); "
                            "Debian: apt-get install openjdk-17-jre-headless")  # fmt: skip
     if console is not None:
-        console.print(f"[yellow]{SPARK_DISABLED_NOTICE}", highlight=False)
-    args = ["build", *(["--full-refresh"] if full_refresh else [])]
-    if select:
-        args += ["--select", *select]
-    if exclude:
-        args += ["--exclude", *exclude]
-    present = check_lake(lake)
-    dbt_vars = {"lake_datasets": present, "truth_datasets": truth_datasets(lake), **(extra_vars or {})}
+        console.print(f"[yellow]{spark_disabled_notice()}", highlight=False)
+    args, dbt_vars = _build_arguments(lake, check_lake(lake), full_refresh, select, exclude, extra_vars)
     environment = {
         **spark_paths(warehouse),
         "LIQUIDATIONHEATMAP_ROOT": str(PROJECT_ROOT),
@@ -676,6 +709,10 @@ def copy_warehouse(source: Path, destination: Path) -> None:
     source, destination = Path(source), Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source, destination)
+    if serving_folder(source).is_dir():
+        shutil.rmtree(serving_folder(destination), ignore_errors=True)
+        shutil.copytree(serving_folder(source), serving_folder(destination))
+    relocate(destination)  # its views read the copied Parquet files, not the source's
     pairs = [
         (working_database(source), working_database(destination)),
         (state_path(source), state_path(destination)),

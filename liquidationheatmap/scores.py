@@ -1,9 +1,12 @@
 """Read the model scores (fct_model_scores) and the ensemble weights from a built warehouse and lay
-them out as maps x metrics per symbol, period and horizon, for `liquidationheatmap score`, the
-compare page's table and docs/model_accuracy.md.
+them out as maps x metrics per symbol, evaluation window and horizon, for `liquidationheatmap
+score`, the compare page's table and docs/model_accuracy.md.
 
-Rows: every model variant and the ensemble, then the reference maps (uniform, proximity, oracle).
-Columns: overlap and skill with their bootstrap interval, emd %, calibration, hourly correlation.
+Scores are walk-forward (docs/model_scoring.md): each evaluation window is fitted on its train span
+and scored on the test span after it; window 0 is the headline, every complete window's test span
+pooled. Rows: every model variant and the ensemble, then the reference maps (uniform, proximity,
+oracle). Columns: overlap and skill with their bootstrap interval, emd %, calibration, hourly
+correlation. The history of windows: each window's skill per model at one horizon.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ WITH_INTERVAL = {"overlap", "skill"}
 PER_PERIOD = {"calibration", "hourly_correlation"}
 REFERENCE_ORDER = ("oracle", "uniform", "proximity")
 MODEL_FIRST = ("binance_standard", "funding_adjusted", "large_trades", "learned_leverage")
-PERIOD_ORDER = ("train", "test")
-REQUIRED_COLUMNS = {"horizon_hours", "low", "high", "kind", "window_id"}
+REQUIRED_COLUMNS = {"horizon_hours", "low", "high", "kind", "window_id", "_settings"}
+# window_id 0 of fct_model_scores: every complete window's test span pooled (the headline).
+POOLED = 0
 
 
 class ScoresNotBuilt(RuntimeError):
@@ -59,6 +63,9 @@ class PeriodScores:
     # (model, metric) -> Score
     values: dict[tuple[str, str], Score]
     truth_notional: float
+    window_id: int = POOLED
+    # How many windows' test spans the table pools (1 for a single window).
+    window_count: int = 1
 
     def score(self, model: str, metric: str) -> Score:
         return self.values.get((model, metric), Score(None, None, None, 0.0))
@@ -77,10 +84,27 @@ class Weight:
 
 
 @dataclass(frozen=True)
+class WindowSkill:
+    """One evaluation window of the history: its test span and each map's skill at one horizon."""
+
+    symbol: str
+    window_id: int
+    start: object
+    end: object
+    horizon_hours: int
+    # model -> skill (references included: uniform 0, oracle 1 by definition)
+    skill: dict[str, Score]
+    truth_notional: float
+
+
+@dataclass(frozen=True)
 class ScoreReport:
     warehouse: Path
     periods: list[PeriodScores]
+    # The weights of the latest evaluation window (those in force now).
     weights: list[Weight]
+    history: list[WindowSkill] = ()
+    latest_window: int | None = None
 
 
 def _model_order(name: str) -> tuple[int, int, str]:
@@ -104,9 +128,14 @@ def load_scores(
     side: str = "all",
     symbol: str | None = None,
     horizons: list[int] | None = None,
-    window_id: int = 1,
+    window_ids: list[int | str] | None = None,
 ) -> ScoreReport:
-    """The scores of one side (long, short or all) per symbol, period and horizon, read-only."""
+    """The scores of one side (long, short or all) per symbol, window and horizon, read-only.
+
+    ``window_ids``: the evaluation windows whose tables to lay out, in order; "latest" stands for
+    the latest complete one; default [POOLED] (the headline). The history (every window's skill
+    at the shortest horizon asked for) and the latest window's ensemble weights come along.
+    """
     warehouse = Path(warehouse)
     if not warehouse.exists():
         raise ScoresNotBuilt(
@@ -131,19 +160,20 @@ def load_scores(
         }
         if not columns >= REQUIRED_COLUMNS:
             raise ScoresNotBuilt(
-                f"{SCORES_TABLE} in {warehouse} holds the old top-20 % scores: run "
-                "`liquidationheatmap build` again for the path-conditioned ones"
+                f"{SCORES_TABLE} in {warehouse} holds scores of an older build (not walk-forward): run "
+                "`liquidationheatmap build --full-refresh` again"
             )
-        filters, params = ["side = ?", "window_id = ?"], [side, window_id]
+        filters, params = ["side = ?"], [side]
         if symbol is not None:
             filters.append("symbol = ?")
             params.append(symbol)
         rows = con.execute(
             f"""
-            select symbol, period, period_start, period_end, horizon_hours, model, kind, metric,
-                value, low, high, n
+            select window_id, symbol, period, period_start, period_end, horizon_hours, model, kind,
+                metric, value, low, high, n
             from {SCORES_TABLE}
             where {" and ".join(filters)}
+            order by window_id
             """,
             params,
         ).fetchall()
@@ -152,17 +182,67 @@ def load_scores(
             weights = [
                 Weight(*row)
                 for row in con.execute(
-                    f"select model, weight, weight_source, fitted_from, fitted_to from {WEIGHTS_TABLE}"
+                    f"select model, weight, weight_source, fitted_from, fitted_to from {WEIGHTS_TABLE} "
+                    f"where window_id = (select max(window_id) from {WEIGHTS_TABLE})"
                 ).fetchall()
             ]
     finally:
         con.close()
+    windows = sorted({int(row[0]) for row in rows} - {POOLED})
+    latest = windows[-1] if windows else None
+    wanted = []
+    for window in [POOLED] if window_ids is None else window_ids:
+        chosen = latest if window == "latest" else int(window)
+        if chosen is not None and chosen not in wanted:
+            wanted.append(chosen)
+    by_window: dict[int, list[tuple]] = {}
+    for row in rows:
+        by_window.setdefault(int(row[0]), []).append(row[1:])
+    periods = []
+    for window in wanted:
+        count = len(windows) if window == POOLED else 1
+        periods += _tables(by_window.get(window, []), side, horizons, window, count)
     return ScoreReport(
-        warehouse, _tables(rows, side, horizons), sorted(weights, key=lambda w: _model_order(w.model))
+        warehouse,
+        periods,
+        sorted(weights, key=lambda w: _model_order(w.model)),
+        _history(by_window, windows, horizons),
+        latest,
     )
 
 
-def _tables(rows: list[tuple], side: str, horizons: list[int] | None) -> list[PeriodScores]:
+def _history(
+    by_window: dict[int, list[tuple]], windows: list[int], horizons: list[int] | None
+) -> list[WindowSkill]:
+    """Each window's skill per map at the shortest horizon asked for (or built)."""
+    built = sorted({int(r[4]) for w in windows for r in by_window[w] if r[4] is not None})
+    chosen = [h for h in built if horizons is None or h in horizons]
+    if not chosen:
+        return []
+    horizon = chosen[0]
+    out = []
+    for window in windows:
+        per_symbol: dict[str, dict] = {}
+        for sym, _period, start, end, h, model, _kind, metric, value, low, high, n in by_window[window]:
+            if h is None or int(h) != horizon:
+                continue
+            entry = per_symbol.setdefault(sym, {"start": start, "end": end, "skill": {}, "truth": 0.0})
+            if metric == "skill":
+                entry["skill"][model] = Score(_clean(value), _clean(low), _clean(high), float(n or 0.0))
+            if metric == "overlap" and model == "uniform":
+                entry["truth"] = float(n or 0.0)
+        for sym, entry in sorted(per_symbol.items()):
+            out.append(
+                WindowSkill(
+                    sym, window, entry["start"], entry["end"], horizon, entry["skill"], entry["truth"]
+                )
+            )
+    return out
+
+
+def _tables(
+    rows: list[tuple], side: str, horizons: list[int] | None, window_id: int = POOLED, window_count: int = 1
+) -> list[PeriodScores]:
     per_period: dict[tuple[str, str], dict] = {}
     placement: dict[tuple[str, str, int], dict] = {}
     kinds: dict[str, str] = {}
@@ -177,9 +257,7 @@ def _tables(rows: list[tuple], side: str, horizons: list[int] | None) -> list[Pe
             )
             entry["values"][(model, metric)] = score
     out = []
-    for (sym, period, horizon), entry in sorted(
-        placement.items(), key=lambda kv: (kv[0][0], _order(kv[0][1], PERIOD_ORDER), kv[0][2])
-    ):
+    for (sym, period, horizon), entry in sorted(placement.items()):
         values = {**per_period.get((sym, period), {}), **entry["values"]}
         names = {model for model, _ in values}
         models = sorted((m for m in names if kinds.get(m) != "reference"), key=_model_order)
@@ -191,7 +269,18 @@ def _tables(rows: list[tuple], side: str, horizons: list[int] | None) -> list[Pe
         )
         out.append(
             PeriodScores(
-                sym, side, period, entry["start"], entry["end"], horizon, models, references, values, truth
+                sym,
+                side,
+                period,
+                entry["start"],
+                entry["end"],
+                horizon,
+                models,
+                references,
+                values,
+                truth,
+                window_id,
+                window_count,
             )
         )
     return out
@@ -242,11 +331,57 @@ def table_rows(period: PeriodScores, mark: Callable[[str], str], separator: str 
     return rows
 
 
+def window_label(period: PeriodScores) -> str:
+    if period.window_id == POOLED:
+        return f"{period.window_count} test windows pooled"
+    return f"window {period.window_id} test"
+
+
 def title(period: PeriodScores) -> str:
     return (
-        f"{period.symbol} · {period.period} [{period.start} – {period.end}) · {period.horizon_hours} h "
-        f"· side {period.side}"
+        f"{period.symbol} · {window_label(period)} [{period.start} – {period.end}) · "
+        f"{period.horizon_hours} h · side {period.side}"
     )
+
+
+def weights_origin(weight: Weight) -> str:
+    """Where the ensemble's weights in force came from, in words."""
+    return {
+        "fitted": f"fitted on the train span [{weight.fitted_from} – {weight.fitted_to})",
+        "seed": "from the seed ensemble_weights (no truth to fit on)",
+        "equal": "equal weights (the seed does not know every variant)",
+        "var": "from the ensemble_weights var",
+    }.get(weight.source, weight.source)
+
+
+def history_models(report: ScoreReport) -> list[str]:
+    """The maps of the history table: the models, then the oracle (uniform's skill is 0 by definition)."""
+    names = {m for row in report.history for m in row.skill}
+    models = sorted((m for m in names if m not in REFERENCE_ORDER), key=_model_order)
+    return models
+
+
+def history_rows(report: ScoreReport, mark: Callable[[str], str]) -> list[list[str]]:
+    """One row per window of the history: window, test span start, each model's skill (best marked)."""
+    models = history_models(report)
+    rows = []
+    for entry in report.history:
+        values = {
+            m: entry.skill[m].value for m in models if m in entry.skill and entry.skill[m].value is not None
+        }
+        top = max(values.values(), default=None)
+        cells = []
+        for model in models:
+            score = entry.skill.get(model)
+            text = format_value(None if score is None else score.value)
+            cells.append(
+                mark(text)
+                if top is not None and values.get(model) is not None and values[model] >= top - 1e-9
+                else text
+            )
+        start = str(entry.start)[:16]
+        rows.append([entry.symbol, str(entry.window_id), start, *cells])
+    return rows
 
 
 def markdown(report: ScoreReport) -> str:
@@ -262,8 +397,20 @@ def markdown(report: ScoreReport) -> str:
         for row in table_rows(period, lambda text: f"**{text}**"):
             lines.append("| " + " | ".join(row) + " |")
         lines.append("")
+    if report.history:
+        models = history_models(report)
+        horizon = report.history[0].horizon_hours
+        lines.append(f"**History of windows**: each window's skill on its test span, {horizon} h")
+        lines.append("")
+        lines.append("| symbol | window | test from | " + " | ".join(models) + " |")
+        lines.append("|---|---:|---|" + "---:|" * len(models))
+        for row in history_rows(report, lambda text: f"**{text}**"):
+            lines.append("| " + " | ".join(row) + " |")
+        lines.append("")
     if report.weights:
         lines.append(
-            "Ensemble weights: " + ", ".join(f"{w.model} {w.weight:.2f}" for w in report.weights) + "."
+            f"Ensemble weights in force now ({weights_origin(report.weights[0])}): "
+            + ", ".join(f"{w.model} {w.weight:.2f}" for w in report.weights)
+            + "."
         )
     return "\n".join(lines)

@@ -56,32 +56,6 @@ SCORE_COLUMNS = [
 METRIC_ORDER = (*PLACEMENT_METRICS, *HISTORY_METRICS)
 
 
-def split_train_test(
-    start: pd.Timestamp | str,
-    end: pd.Timestamp | str,
-    *,
-    train_fraction: float,
-    align: str | pd.Timedelta = "1h",
-) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
-    """Split [start, end) into train = [start, split) and test = [split, end), half-open, no overlap.
-
-    split = start + train_fraction × (end - start), floored to a multiple of ``align`` (default one
-    hour, so no hour of the hourly correlation straddles the two periods).
-    """
-    start, end = pd.Timestamp(start), pd.Timestamp(end)
-    if not 0 < train_fraction < 1:
-        raise ValueError(f"train_fraction must be strictly between 0 and 1; got {train_fraction}")
-    if not start < end:
-        raise ValueError(f"start {start} must be before end {end}")
-    split = (start + train_fraction * (end - start)).floor(pd.Timedelta(align))
-    if not start < split < end:
-        raise ValueError(
-            f"[{start}, {end}) is too short to split at {train_fraction:.0%} on {align} boundaries; "
-            "pass a longer range or a finer align"
-        )
-    return {"train": (start, split), "test": (split, end)}
-
-
 def _models_and_symbols(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     return sorted(frame["model"].astype(str).unique()), sorted(frame["symbol"].astype(str).unique())
 
@@ -454,6 +428,77 @@ def calibration(
     return out[METRIC_COLUMNS]
 
 
+def history_metrics(
+    history: pd.DataFrame,
+    truth: pd.DataFrame,
+    periods: Mapping[str, tuple[pd.Timestamp | str, pd.Timestamp | str]],
+) -> pd.DataFrame:
+    """calibration and hourly_correlation of every period at once (disjoint or not), vectorised.
+
+    The same values as ``calibration`` and ``hourly_correlation`` over each period's hours (one
+    hourly table per group of overlapping periods instead of two per period, which matters with
+    hundreds of walk-forward windows). Output: symbol, model, side, period, metric, value, n,
+    horizon_hours / low / high null.
+    """
+    columns = ["symbol", "model", "side", "period", "metric", "value", "n", "horizon_hours", "low", "high"]
+    if not periods:
+        return pd.DataFrame(columns=columns)
+    canonical = prepare_truth(truth)
+    history_time = to_timestamp(history["bucket_start"])
+    parts = []
+    # Disjoint periods share one hourly table; a period overlapping another gets its own.
+    groups: list[list[tuple[str, pd.Timestamp, pd.Timestamp]]] = []
+    for label, (start, end) in sorted(periods.items(), key=lambda kv: pd.Timestamp(kv[1][0])):
+        start, end = pd.Timestamp(start), pd.Timestamp(end)
+        for group in groups:
+            if all(end <= s or start >= e for _, s, e in group):
+                group.append((str(label), start, end))
+                break
+        else:
+            groups.append([(str(label), start, end)])
+    for group in groups:
+        first, last = min(s for _, s, _ in group), max(e for _, _, e in group)
+        inside = (history_time >= first).to_numpy() & (history_time < last).to_numpy()
+        in_truth = canonical[(canonical["time"] >= first) & (canonical["time"] < last)]
+        table = hourly_table(history[inside], in_truth, start=first, end=last)
+        if table.empty:
+            continue
+        starts = np.array([s for _, s, _ in group], dtype="datetime64[ns]")
+        ends = np.array([e for _, _, e in group], dtype="datetime64[ns]")
+        hours = table["hour"].to_numpy(dtype="datetime64[ns]")
+        slot = np.searchsorted(starts, hours, side="right") - 1
+        valid = (slot >= 0) & (hours < ends[np.maximum(slot, 0)])
+        # An hour counts in a period when it starts inside it (as hourly_table's hours do).
+        table = table[valid].assign(period=np.array([g[0] for g in group])[slot[valid]])
+        keys = ["period", "symbol", "model", "side"]
+        grouped = table.groupby(keys, sort=True)
+        sums = grouped[["predicted", "true"]].sum()
+        count = grouped.size()
+        centred = table.assign(
+            dx=table["predicted"] - grouped["predicted"].transform("mean"),
+            dy=table["true"] - grouped["true"].transform("mean"),
+        )
+        centred = centred.assign(
+            xy=centred["dx"] * centred["dy"], xx=centred["dx"] ** 2, yy=centred["dy"] ** 2
+        )
+        moments = centred.groupby(keys, sort=True)[["xy", "xx", "yy"]].sum()
+        denominator = np.sqrt(moments["xx"] * moments["yy"])
+        with np.errstate(all="ignore"):
+            correlation = np.where((denominator > 0) & (count >= 2), moments["xy"] / denominator, np.nan)
+            ratio = np.where(
+                sums["true"] > 0, sums["predicted"] / sums["true"].where(sums["true"] > 0), np.nan
+            )
+        index = sums.index.to_frame(index=False)
+        parts.append(index.assign(metric="calibration", value=ratio, n=sums["true"].to_numpy()))
+        parts.append(
+            index.assign(metric="hourly_correlation", value=correlation, n=count.to_numpy().astype("float64"))
+        )
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(parts, ignore_index=True)
+    return out.assign(horizon_hours=np.nan, low=np.nan, high=np.nan)[columns]
+
+
 def score_models(
     windows: pd.DataFrame,
     cells: pd.DataFrame,
@@ -475,23 +520,30 @@ def score_models(
     hourly_correlation (horizon_hours null); ``truth``: the true liquidations (truth.prepare_truth).
     kind = 'reference' for uniform, proximity and oracle, else 'model'.
     """
-    require_columns(history, HISTORY_COLUMNS, "liquidation history")
     maps = pd.concat([cells[CELL_COLUMNS], reference_cells(windows, proximity_scale_pct=proximity_scale_pct)])
-    placement = summarise_placement(
-        placement_by_window(windows, maps, truth_cells), periods, draws=draws, seed=seed, level=level
-    )
-    canonical = prepare_truth(truth)
-    history_time = to_timestamp(history["bucket_start"])
-    parts = [placement]
-    for label, (start, end) in periods.items():
-        start, end = pd.Timestamp(start), pd.Timestamp(end)
-        in_truth = canonical[(canonical["time"] >= start) & (canonical["time"] < end)]
-        in_history = history[(history_time >= start).to_numpy() & (history_time < end).to_numpy()]
-        for name, metric in (("calibration", calibration), ("hourly_correlation", hourly_correlation)):
-            frame = metric(in_history, in_truth, start=start, end=end)
-            parts.append(
-                frame.assign(period=str(label), metric=name, horizon_hours=np.nan, low=np.nan, high=np.nan)
-            )
+    per_window = placement_by_window(windows, maps, truth_cells)
+    return score_periods(per_window, history, truth, periods=periods, draws=draws, seed=seed, level=level)
+
+
+def score_periods(
+    per_window: pd.DataFrame,
+    history: pd.DataFrame,
+    truth: pd.DataFrame,
+    *,
+    periods: Mapping[str, tuple[pd.Timestamp | str, pd.Timestamp | str]],
+    draws: int = 200,
+    seed: int = 12,
+    level: float = 0.9,
+) -> pd.DataFrame:
+    """score_models from placement rows already computed (placement_by_window, every map's).
+
+    The walk-forward scores (fct_model_scores) keep each window's placement rows and score any
+    union of them this way; calibration and hourly_correlation are computed from ``history`` and
+    ``truth`` over each period.
+    """
+    require_columns(history, HISTORY_COLUMNS, "liquidation history")
+    placement = summarise_placement(per_window, periods, draws=draws, seed=seed, level=level)
+    parts = [placement, history_metrics(history, truth, periods)]
     out = (
         pd.concat([p for p in parts if not p.empty], ignore_index=True)
         if any(not p.empty for p in parts)

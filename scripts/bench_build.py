@@ -57,6 +57,7 @@ print(json.dumps({"ok": outcome.success, "seconds": time.perf_counter() - began,
                   "nodes": len(outcome.nodes), "node_seconds": sum(n.seconds for n in outcome.nodes),
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "publish_seconds": outcome.publication.seconds if outcome.publication else 0.0,
+                  "publish_written": len(getattr(outcome.publication, "written", ())),
                   "slowest": [[n.name, round(n.seconds, 2)] for n in slowest]}))
 """
 
@@ -139,7 +140,9 @@ def _build(lake: Path, warehouse: Path, truth: str, args: argparse.Namespace, st
     result["load"] = (load_before + os.getloadavg()[0]) / 2  # 1-minute load average, before and after
     result["disk_peak_mib"] = max(peak) / 2**20
     result["disk_after_mib"] = _folder_bytes(warehouse.parent) / 2**20
-    result["served_mib"] = warehouse.stat().st_size / 2**20
+    # The served warehouse file plus the Parquet files beside it (`<stem>.serving/`, docs/build.md).
+    serving = warehouse.with_name(f"{warehouse.stem}.serving")
+    result["served_mib"] = (warehouse.stat().st_size + _folder_bytes(serving)) / 2**20
     return result
 
 
@@ -227,8 +230,10 @@ def main() -> int:
             f"      nothing new: {unchanged['seconds']:.1f} s (dbt {unchanged['dbt']:.1f} s), "
             f"slowest {unchanged['slowest'][:4]}\n"
             f"      publishing the served marts: full {full['publish_seconds']:.1f} s, "
-            f"+1 day {incremental['publish_seconds']:.1f} s, "
-            f"nothing new {unchanged['publish_seconds']:.1f} s\n"
+            f"+1 day {incremental['publish_seconds']:.1f} s "
+            f"({incremental['publish_written']} Parquet files written), "
+            f"nothing new {unchanged['publish_seconds']:.1f} s "
+            f"({unchanged['publish_written']} written)\n"
             f"      disk (warehouse folder): after the full build {full['disk_after_mib']:,.0f} MiB "
             f"(served file {full['served_mib']:,.0f} MiB), peak during +1 day "
             f"{incremental['disk_peak_mib']:,.0f} MiB, "
@@ -253,10 +258,23 @@ def main() -> int:
     for days, full, incremental, _ in rows:
         ratio = 100 * incremental["node_seconds"] / full["node_seconds"]
         print(f"| {days} | {full['node_seconds']:.1f} | {incremental['node_seconds']:.1f} | {ratio:.0f} % |")
+    # Publishing (liquidationheatmap/publish.py): part of each build's time above.
+    print(
+        "\n| days | publish, full (s) | publish, +1 day (s) | Parquet files written | "
+        "publish, nothing new (s) | Parquet files written |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|")
+    for days, full, incremental, unchanged in rows:
+        print(
+            f"| {days} | {full['publish_seconds']:.1f} | {incremental['publish_seconds']:.1f} | "
+            f"{incremental['publish_written']} | {unchanged['publish_seconds']:.1f} | "
+            f"{unchanged['publish_written']} |"
+        )
     # Disk: the warehouse folder (everything the build keeps beside the lake), sampled every 0.2 s.
     print(
-        "\n| days | lake (MiB) | served file (MiB) | folder after build (MiB) | peak during full (MiB) "
-        "| peak during +1 day (MiB) | peak during nothing new (MiB) | largest peak / lake |"
+        "\n| days | lake (MiB) | served (file + Parquet, MiB) | folder after build (MiB) "
+        "| peak during full (MiB) | peak during +1 day (MiB) | peak during nothing new (MiB) "
+        "| largest peak / lake |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for days, full, incremental, unchanged in rows:

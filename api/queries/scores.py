@@ -21,21 +21,22 @@ def model_scores(
     period: str | None,
     metric: str | None,
     horizon_hours: int | None = None,
+    window_id: int | None = None,
 ) -> ModelScores:
     wh.require_table(TABLE, "model scores are")
     filters, params = ["true"], []
     pairs = (("symbol", symbol), ("model", model), ("period", period), ("metric", metric))
-    for column, value in (*pairs, ("horizon_hours", horizon_hours)):
+    for column, value in (*pairs, ("horizon_hours", horizon_hours), ("window_id", window_id)):
         if value is not None:
             filters.append(f"{column} = ?")
             params.append(value)
     rows = wh.fetch(
         f"""
-        select symbol, model, kind, side, period, horizon_hours, metric,
-            value::double, low::double, high::double, n::double
+        select symbol, model, kind, side, window_id, period, period_start, period_end, horizon_hours,
+            metric, value::double, low::double, high::double, n::double
         from {TABLE}
-        where window_id = 1 and {" and ".join(filters)}
-        order by symbol, period, horizon_hours nulls last, kind, model, metric, side
+        where {" and ".join(filters)}
+        order by symbol, window_id, horizon_hours nulls last, kind, model, metric, side
         """,
         params,
     )
@@ -46,7 +47,10 @@ def model_scores(
                 model=model_,
                 kind=kind,
                 side=side,
+                window_id=int(window),
                 period=str(period_),
+                period_start=start,
+                period_end=end,
                 horizon_hours=None if horizon is None else int(horizon),
                 metric=metric_,
                 value=_number(value),
@@ -54,6 +58,21 @@ def model_scores(
                 high=_number(high),
                 n=_number(n),
             )
-            for symbol_, model_, kind, side, period_, horizon, metric_, value, low, high, n in rows
+            for (
+                symbol_,
+                model_,
+                kind,
+                side,
+                window,
+                period_,
+                start,
+                end,
+                horizon,
+                metric_,
+                value,
+                low,
+                high,
+                n,
+            ) in rows
         ]
     )

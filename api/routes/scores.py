@@ -30,12 +30,17 @@ def scores(
     period: Annotated[str | None, Query(max_length=20, description="train or test")] = None,
     metric: Metric = None,
     horizon_hours: Horizon = None,
+    window_id: Annotated[
+        int | None,
+        Query(ge=0, le=1_000_000, description="evaluation window (1, 2, ...); 0 = the pooled headline"),
+    ] = None,
 ) -> Response:
-    """One row per symbol x map x side x period x horizon x metric (docs/model_scoring.md defines
-    them): every model beside the uniform, proximity and oracle reference maps."""
+    """One row per symbol x map x side x evaluation window x horizon x metric, walk-forward
+    (docs/model_scoring.md defines them): every model beside the uniform, proximity and oracle
+    reference maps, on each window's test span; window 0 pools every complete window."""
     if symbol is not None:
         known_symbol(wh, symbol)
     return wh.respond(
-        ("model-scores", symbol, model, period, metric, horizon_hours),
-        lambda: model_scores(wh, symbol, model, period, metric, horizon_hours),
+        ("model-scores", symbol, model, period, metric, horizon_hours, window_id),
+        lambda: model_scores(wh, symbol, model, period, metric, horizon_hours, window_id),
     )

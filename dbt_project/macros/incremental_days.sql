@@ -153,7 +153,9 @@
   Where an incremental model that is rebuilt from a point in time on (int_scoring__live_notional_per_bucket)
   starts: midnight of the day before the earliest of
   - the first event of any lake file the ingest manifest lists as loaded after the model's last load
-    (max(_loaded_at) of `this`): new or corrected trades, metrics and funding;
+    (max(_loaded_at) of `this`): new or corrected trades, metrics and funding, and recorded
+    liquidations (learned_leverage's walk-forward fit reads them; the true positions do not count:
+    no model reads them);
   - the first bucket of int_trades__per_bucket holding trades loaded after that load (the same days
     in a full `build`; after a build that selected this model alone, it still catches up with the
     trades its upstream loads later).
@@ -177,7 +179,7 @@
   {%- set earliest = scalar_query(
       "select cast(min(day) as date) - 1 from ("
       ~ " select min(first_event_at) as day from " ~ ref('stg_ingest__manifest')
-      ~ " where status = 'loaded' and dataset not in ('liquidations', 'positions')"
+      ~ " where status = 'loaded' and dataset <> 'positions'"
       ~ " and ingested_at > " ~ sql_timestamp_literal(last_load)
       ~ " union all select min(bucket_start) from " ~ ref('int_trades__per_bucket')
       ~ " where _loaded_at > " ~ sql_timestamp_literal(last_load) ~ ") as changes") -%}
@@ -212,4 +214,19 @@
 
 {% macro day_partitions(day_column) -%}
   {{ return(['symbol', day_column] if target.type == 'spark' else none) }}
+{%- endmacro %}
+
+{#- Predicate for the scoring windows (int_scoring__windows and its cells): `column` (a window
+    start t) lies in what this incremental run recomputes. A window [t, t + h) reads the buckets up
+    to t + h, so every window that ends after the rebuild start is recomputed: t >= start minus the
+    longest horizon. -#}
+{% macro scoring_window_on_or_after_rebuild_start(column) -%}
+  {%- set start = live_notional_rebuild_from() -%}
+  {%- if start == 'all' -%}
+    (1 = 1)
+  {%- elif start is none -%}
+    (1 = 0)
+  {%- else -%}
+    ({{ column }} >= cast('{{ start }}' as timestamp) - to_hours({{ var('score_horizons_hours') | max }}))
+  {%- endif -%}
 {%- endmacro %}

@@ -260,3 +260,19 @@
 {% macro spark__list_length(list) -%}
   size({{ list }})
 {%- endmacro %}
+
+{#- The same sum on every engine and in every run: sum(x) of doubles depends on the order the
+    rows are added in, which changes with the engine, its threads and its partitions (DuckDB's
+    and Spark's parallel aggregates both combine partial sums in whatever order they finish). A
+    last-bit difference is harmless in a value, but not where a value meets a cut: the entry price
+    of a bin (notional / quantity) feeds the liquidation price, which lands exactly on a price-bin
+    edge or a traded price whenever the entry price is a price-grid value (81,443.75 at 25x under
+    a 0.4 % margin ratio is 78,500 exactly), so one unit in the last place moved levels between
+    bins and reached or unreached them (issue 13). Each term is rounded to `decimals` decimal
+    places (10^-decimals units, an integer) and the integers are summed: integer addition is
+    exact and order-free, the rounding is the same IEEE arithmetic on both engines, and a bigint
+    converts to the nearest double on both. Keep |sum| x 10^decimals below 9.2e18 (bigint). -#}
+{% macro exact_sum(expression, decimals) -%}
+  {%- set scale = 'cast(' ~ (10 ** decimals) ~ ' as double)' %}
+  (cast(sum(cast(floor(({{ expression }}) * {{ scale }} + 0.5) as bigint)) as double) / {{ scale }})
+{%- endmacro %}

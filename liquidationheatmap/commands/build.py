@@ -80,7 +80,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["dev", "spark"],
         default="dev",
         help="dbt target: dev (DuckDB, default) or spark (the SQL models on Apache Spark, a local[2] "
-        "session; needs `uv sync --group spark` and Java 17; Python marts are disabled there)",
+        "session; needs `uv sync --group spark` and Java 17; the Python models are disabled there: "
+        "clusters, ensemble, scores and the learned_leverage fit)",
     )
     parser.add_argument(
         "--no-wait",
@@ -144,8 +145,13 @@ def run(args: argparse.Namespace) -> int:
         f"[green]build done[/green] in {outcome.seconds:.1f}s: {len(outcome.nodes)} nodes, "
         f"{len(outcome.warnings)} warnings -> {warehouse}"
         + (
-            f" ({len(published.rows)} relations, {published.bytes / 2**20:,.1f} MiB, "
-            f"published in {published.seconds:.1f}s)"
+            f" ({len(published.rows)} relations, {published.bytes / 2**20:,.1f} MiB served; "
+            + (
+                "nothing changed, the served warehouse kept"
+                if published.unchanged
+                else f"{len(published.written)} of {len(published.files)} Parquet files written"
+            )
+            + f"; published in {published.seconds:.1f}s)"
             if published
             else ""
         ),

@@ -23,6 +23,8 @@ from liquidationheatmap.simulate import simulate_market
 
 START = date(2026, 10, 1)
 BUILT_DAYS = 2
+# Walk-forward windows of one day of training and half a day of testing: 2 complete windows.
+WINDOW_VARS = {"score_window_train_days": 1, "score_window_test_days": 0.5}
 TRADES_PER_DAY = 20_000
 SYMBOL = "BTCUSDT"
 # The simulator writes the archive under data/ and truth/ beside it; ingest only the market data.
@@ -64,8 +66,9 @@ def _build(root: Path) -> Dataset:
         show_progress=False,
         workers=1,
     )
-    # The simulator's truth (all three days; scoring uses what falls in the built range).
-    outcome = build_warehouse(lake, warehouse, truth=raw / "truth")
+    # The simulator's truth (all three days; scoring uses what falls in the built range). Two days
+    # hold no walk-forward window of the default 3 + 1 days: WINDOW_VARS.
+    outcome = build_warehouse(lake, warehouse, truth=raw / "truth", extra_vars=WINDOW_VARS)
     if not outcome.success:
         failures = "; ".join(f"{n.name}: {n.message}" for n in outcome.failures)
         raise RuntimeError(f"dbt build of the test dataset failed: {outcome.error or failures}")

@@ -40,7 +40,7 @@ def with_model_marts(dataset, tmp_path_factory):
                 "binance_standard",
                 "model",
                 "long",
-                "train",
+                "test",
                 None,
                 "hourly_correlation",
                 np.nan,
@@ -50,7 +50,10 @@ def with_model_marts(dataset, tmp_path_factory):
             ),
         ],
         columns=SCORE_COLUMNS,
-    ).assign(window_id=1)
+    ).assign(window_id=1, period_start=pd.Timestamp("2026-10-04"), period_end=pd.Timestamp("2026-10-05"))
+    # The pooled headline (window 0) beside window 1.
+    pooled = scores.iloc[[0]].assign(window_id=0, value=0.4, period_start=pd.Timestamp("2026-10-04"))
+    scores = pd.concat([scores, pooled], ignore_index=True)
     connection.register("zones_frame", zones)
     connection.register("ensemble_frame", ensemble)
     connection.register("scores_frame", scores)
@@ -111,11 +114,15 @@ def test_ensemble_zones_without_ensemble_rows_answer_503(with_model_marts):
 
 def test_model_scores_filter_and_turn_undefined_values_into_null(with_model_marts):
     client, _, _ = with_model_marts
-    everything = client.get("/model-scores").json()["scores"]
-    test_overlap = client.get("/model-scores", params={"period": "test", "metric": "overlap"}).json()[
-        "scores"
-    ]
+    everything = client.get("/model-scores", params={"window_id": 1}).json()["scores"]
+    test_overlap = client.get(
+        "/model-scores", params={"period": "test", "metric": "overlap", "window_id": 1}
+    ).json()["scores"]
     assert len(everything) == 3
+    assert {s["window_id"] for s in everything} == {1}
+    assert everything[0]["period_start"] == "2026-10-04T00:00:00Z"
+    every_window = client.get("/model-scores", params={"metric": "overlap", "model": "binance_standard"})
+    assert [(s["window_id"], s["value"]) for s in every_window.json()["scores"]] == [(0, 0.4), (1, 0.42)]
     assert [(s["model"], s["kind"], s["value"], s["low"], s["high"]) for s in test_overlap] == [
         ("binance_standard", "model", 0.42, 0.4, 0.45),
         ("uniform", "reference", 0.5, 0.45, 0.55),

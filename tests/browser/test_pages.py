@@ -146,10 +146,41 @@ def test_compare_timeframe_control_reloads_both_heatmaps(browser, server):
         assert all(parse_qs(urlparse(url).query)["timeframe"] == ["24h"] for url in requests)
         assert titles == ["Binance standard", "Funding adjusted"]
         assert plot_points(page, "plot-b")[0]["n"] == 288
-        assert scores.startswith("Side: longs and shorts pooled")
-        # Five models (four variants and the ensemble) and three reference maps x train and test.
-        assert page.locator("table.scores tbody tr").count() == 16
-        assert page.locator("table.scores tbody tr.reference").count() == 6
+        assert scores.startswith("Side: longs and shorts pooled") and "all test windows pooled" in scores
+        # Five models (four variants and the ensemble) and three reference maps, the pooled headline.
+        assert page.locator("table.scores tbody tr").count() == 8
+        assert page.locator("table.scores tbody tr.reference").count() == 3
+        assert messages == []
+
+
+def test_compare_shows_each_window_and_the_history_of_windows_as_lines(browser, server):
+    """Walk-forward (the dataset: windows 1 and 2 and the pooled headline): the window control
+    changes the table, the history plot draws one line per model with a point per window."""
+    with open_page(browser, "desktop") as (page, messages):
+        page.goto(f"{server.url}/compare")
+        settle(page)
+        options = page.eval_on_selector_all("#window option", "os => os.map(o => o.value)")
+        pooled = page.inner_text("table.scores tbody")
+        history = plot_points(page, "plot-history")
+        page.select_option("#window", "2")
+        settle(page)
+        window_2 = page.inner_text("table.scores tbody")
+        status = page.inner_text("#scores-status")
+        page.select_option("#horizon", "4")
+        settle(page)
+        four_hours = page.evaluate("document.getElementById('plot-history').layout.yaxis.title.text")
+        assert options == ["0", "1", "2"]
+        assert window_2 != pooled and "window 2, test 2026-10-02 12:00" in status
+        assert {t["name"] for t in history} == {
+            "Binance standard",
+            "Funding adjusted",
+            "Large trades",
+            "Learned leverage",
+            "Ensemble",
+        }
+        assert all(t["type"] == "scatter" and t["n"] == 2 for t in history)
+        assert four_hours == "skill, 4 h"
+        assert "window=2" in page.url
         assert messages == []
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from liquidationheatmap.dbt_runner import build_results_path, build_warehouse, copy_warehouse
 from liquidationheatmap.ingest import ingest_archive
+from liquidationheatmap.publish import manifest_files, read_manifest, serving_folder
 from liquidationheatmap.simulate import simulate_market
 
 START = date(2026, 10, 1)
@@ -91,15 +92,28 @@ def finish(process: subprocess.Popen) -> tuple[int, str]:
     return process.returncode, output
 
 
-def digest(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def digest(warehouse: Path) -> str:
+    """The served warehouse's bytes: its file and every Parquet file its views read."""
+    sha = hashlib.sha256(Path(warehouse).read_bytes())
+    folder = serving_folder(warehouse)
+    files = sorted(manifest_files(read_manifest(warehouse)))
+    assert files, f"{warehouse} serves no Parquet file: the test data should make some"
+    for name in files:
+        sha.update(name.encode())
+        sha.update((folder / name).read_bytes())
+    return sha.hexdigest()
 
 
 def served_rows(warehouse: Path) -> dict[str, int]:
-    """Row count of every table in the served warehouse (opened read-only)."""
+    """Row count of every table and view the served warehouse serves (opened read-only)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        names = [n for (n,) in con.execute("select table_name from information_schema.tables").fetchall()]
+        names = [
+            n
+            for (n,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'main'"
+            ).fetchall()
+        ]
         return {name: con.execute(f'select count(*) from "{name}"').fetchone()[0] for name in names}
     finally:
         con.close()

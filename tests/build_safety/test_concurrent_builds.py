@@ -36,12 +36,16 @@ class Reader(threading.Thread):
             con = duckdb.connect(":memory:")
             try:
                 con.execute(f"attach '{quoted}' as warehouse (read_only)")
-                levels, candles = con.execute(
+                # Two small marts (tables in the file) and the heatmap (Parquet files), each read
+                # through: a sum reads every value, where a count would read only metadata.
+                levels, candles, cells = con.execute(
                     "select (select count(*) from warehouse.fct_liquidation_levels), "
-                    "(select count(*) from warehouse.int_trades__per_bucket)"
+                    "(select count(*) from warehouse.int_trades__per_bucket), "
+                    "(select count(live_notional) from warehouse.fct_liquidation_heatmap "
+                    "where live_notional > 0)"
                 ).fetchone()
-                if levels == 0 or candles == 0:
-                    self.problems.append(f"empty marts: {levels} levels, {candles} candles")
+                if levels == 0 or candles == 0 or cells == 0:
+                    self.problems.append(f"empty marts: {levels} levels, {candles} candles, {cells} cells")
             except duckdb.Error as error:
                 self.problems.append(str(error).splitlines()[0])
             finally:

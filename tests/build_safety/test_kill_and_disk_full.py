@@ -28,7 +28,14 @@ from api.main import create_app
 from api.server import BackgroundServer
 from liquidationheatmap.build_lock import is_build_locked
 from liquidationheatmap.dbt_runner import read_state
-from liquidationheatmap.publish import CRASH_ENV, publishing_path, working_database
+from liquidationheatmap.publish import (
+    CRASH_ENV,
+    manifest_files,
+    publishing_path,
+    read_manifest,
+    serving_folder,
+    working_database,
+)
 
 # Several real builds each; on a busy shared machine one build can take minutes.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -61,10 +68,16 @@ def test_kill_9_at_each_step_keeps_the_last_good_warehouse_and_the_next_build_re
     assert read_state(copy.warehouse)["state"] == "building"
     _serves(copy.warehouse)
 
-    # During the copy into the new warehouse file: the next build (this one) completed the
-    # interrupted one, saying so, and testing every row.
-    output = _killed_at(copy, "publish:copying")
+    # Writing the changed Parquet partitions: the next build (this one) completed the interrupted
+    # one, saying so, and testing every row. The new file is under its final name (complete, synced)
+    # but served by nothing yet.
+    output = _killed_at(copy, "publish:writing")
     assert "the previous build of" in output and "tests every row" in output
+    assert digest(copy.warehouse) == before
+    _serves(copy.warehouse)
+
+    # During the copy of the small marts into the new warehouse file.
+    _killed_at(copy, "publish:copying")
     assert publishing_path(copy.warehouse).exists()  # half written, and never served
     assert digest(copy.warehouse) == before
     _serves(copy.warehouse)
@@ -83,6 +96,12 @@ def test_kill_9_at_each_step_keeps_the_last_good_warehouse_and_the_next_build_re
     code, output = finish(start(build_command(copy)))
     assert code == 0, output[-3000:]
     assert not publishing_path(copy.warehouse).exists()  # the stale half-written file was removed
+    # Only the files of the served warehouse and of the one it replaced are left, none half written.
+    folder = serving_folder(copy.warehouse)
+    left = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+    served = manifest_files(read_manifest(copy.warehouse))
+    assert served <= left and not any(name.endswith(".tmp") for name in left)
+    assert left <= served | set(read_manifest(copy.warehouse)["previous_files"])
     assert read_state(copy.warehouse)["state"] == "published"
     assert published_rows(copy.warehouse) == served_rows(copy.warehouse)
     health = _serves(copy.warehouse)

@@ -101,33 +101,47 @@ def test_ensemble_weighted_one_and_zero_equals_binance_standard_in_every_mart(db
         assert ours[2:6] == pytest.approx(theirs[2:6], rel=1e-12)
 
 
-def test_weights_table_records_the_var_weights_summing_to_one(db):
+def test_weights_table_records_the_var_weights_summing_to_one_in_every_window(db):
     rows = db.sql(
-        "select model, weight, weight_source, fitted_from, fitted_to from fct_ensemble_weights order by model"
+        "select window_id, model, weight, weight_source from fct_ensemble_weights order by window_id, model"
     ).fetchall()
-    assert rows == [
-        ("binance_standard", 1.0, "var", None, None),
-        ("funding_adjusted", 0.0, "var", None, None),
-        ("large_trades", 0.0, "var", None, None),
-        ("learned_leverage", 0.0, "var", None, None),
-    ]
-    assert sum(row[1] for row in rows) == 1.0
+    # Window 0 (in force before the first fit) and windows 1-3 (their train spans are built).
+    assert [r[0] for r in rows] == [w for w in range(4) for _ in range(4)]
+    assert {r[1:] for r in rows} == {
+        ("binance_standard", 1.0, "var"),
+        ("funding_adjusted", 0.0, "var"),
+        ("large_trades", 0.0, "var"),
+        ("learned_leverage", 0.0, "var"),
+    }
 
 
-def test_train_and_test_periods_split_the_built_range_at_a_whole_hour_without_overlap(db):
+def test_walk_forward_windows_step_by_the_test_span_from_midnight_of_the_first_day(db):
     periods = db.sql(
-        "select period, period_start, period_end from int_scoring__periods order by period_start"
+        "select window_id, period, period_start, period_end, is_complete from int_scoring__periods "
+        "order by window_id, period_start"
     ).fetchall()
     first, last = db.sql("select min(bucket_start), max(bucket_start) from int_buckets__timeline").fetchone()
-    (train, train_start, split), (test, test_start, test_end) = periods
-    assert (train, test) == ("train", "test")
-    assert train_start == first == pd.Timestamp("2026-10-01 00:00")
-    assert test_end == last + pd.Timedelta(minutes=5) == pd.Timestamp("2026-10-03 00:00")
-    assert test_start == split == pd.Timestamp("2026-10-02 00:00")
-    score_periods = db.sql(
-        "select distinct period, period_start, period_end from fct_model_scores order by period_start"
+    assert first == pd.Timestamp("2026-10-01 00:00") and last + pd.Timedelta(minutes=5) == pd.Timestamp(
+        "2026-10-03"
+    )
+    day, half = pd.Timedelta(days=1), pd.Timedelta(hours=12)
+    expected = []
+    for k, complete in ((1, True), (2, True), (3, False)):
+        start = first + (k - 1) * half
+        expected += [
+            (k, "train", start, start + day, complete),
+            (k, "test", start + day, start + day + half, complete),
+        ]
+    assert periods == expected
+    # Scores: each complete window's test span, and window 0 pooling them.
+    scored = db.sql(
+        "select distinct window_id, period, period_start, period_end from fct_model_scores order by 1"
     ).fetchall()
-    assert score_periods == periods
+    assert scored == [
+        (0, "test", first + day, first + 2 * day),
+        (1, "test", first + day, first + day + half),
+        (2, "test", first + day + half, first + 2 * day),
+    ]
 
 
 def test_every_model_is_scored_beside_the_three_references_in_every_period_and_horizon(scored_build, db):
@@ -140,8 +154,9 @@ def test_every_model_is_scored_beside_the_three_references_in_every_period_and_h
     assert set(placement["model"]) == models | REFERENCES
     assert set(history["model"]) == models  # calibration and correlation judge predicted history only
     assert set(placement["horizon_hours"].astype(int)) == {1, 4}
-    assert len(placement) == len(models | REFERENCES) * 3 * 2 * 2 * 3
-    assert len(history) == len(models) * 3 * 2 * 2
+    # maps x sides x windows (0, 1, 2) x horizons x metrics
+    assert len(placement) == len(models | REFERENCES) * 3 * 3 * 2 * 3
+    assert len(history) == len(models) * 3 * 3 * 2
     kinds = scores.drop_duplicates("model").set_index("model")["kind"]
     assert {m for m, k in kinds.items() if k == "reference"} == REFERENCES
     for metric, (low, high) in SCORE_BOUNDS.items():
@@ -152,24 +167,26 @@ def test_every_model_is_scored_beside_the_three_references_in_every_period_and_h
     assert (pooled["low"] <= pooled["value"] + 1e-12).all() and (
         pooled["value"] <= pooled["high"] + 1e-12
     ).all()
-    # Calibration's n is the true notional of the period: train + test = all truth in the range.
+    # Calibration's n is the true notional of the span: windows 1 + 2 = the pooled = all truth of
+    # the test spans (the second day).
     truth = truth_from_force_orders(_truth_csv(scored_build.raw))
-    in_range = truth[(truth["time"] >= "2026-10-01") & (truth["time"] < "2026-10-03")]
+    in_range = truth[(truth["time"] >= "2026-10-02") & (truth["time"] < "2026-10-03")]
     calibration_n = history[
         (history["model"] == "binance_standard")
         & (history["side"] == "all")
         & (history["metric"] == "calibration")
-    ]["n"]
-    assert calibration_n.sum() == pytest.approx(in_range["notional"].sum(), rel=1e-9)
+    ].set_index("window_id")["n"]
+    assert calibration_n[0] == pytest.approx(in_range["notional"].sum(), rel=1e-9)
+    assert calibration_n[1] + calibration_n[2] == pytest.approx(calibration_n[0], rel=1e-9)
 
 
 def test_the_reference_maps_rank_oracle_above_uniform_above_proximity(db):
     overlap = db.sql(
-        "select period, horizon_hours, model, value from fct_model_scores "
+        "select window_id, horizon_hours, model, value from fct_model_scores "
         "where metric = 'overlap' and side = 'all' and kind = 'reference'"
     ).df()
-    table = overlap.pivot_table(index=["period", "horizon_hours"], columns="model", values="value")
-    assert len(table) == 4  # train and test, 1 h and 4 h
+    table = overlap.pivot_table(index=["window_id", "horizon_hours"], columns="model", values="value")
+    assert len(table) == 6  # windows 0, 1, 2 x 1 h and 4 h
     for key, row in table.iterrows():
         assert row["oracle"] > row["uniform"] > row["proximity"], (key, row.to_dict())
     skill = db.sql(
@@ -182,14 +199,14 @@ def test_the_reference_maps_rank_oracle_above_uniform_above_proximity(db):
 
 def test_ensemble_scores_equal_the_model_it_is_made_of(db):
     scores = db.sql(
-        "select model, side, period, horizon_hours, metric, value, n from fct_model_scores "
+        "select model, side, window_id, horizon_hours, metric, value, n from fct_model_scores "
         "where model in ('binance_standard', 'ensemble')"
     ).df()
-    keys = ["side", "period", "horizon_hours", "metric"]
+    keys = ["side", "window_id", "horizon_hours", "metric"]
     model = scores[scores["model"] == "binance_standard"].drop(columns="model")
     ensemble = scores[scores["model"] == "ensemble"].drop(columns="model")
     joined = model.merge(ensemble, on=keys, suffixes=("", "_ens"), how="outer")
-    assert len(joined) == len(model) == len(ensemble) == 3 * 2 * (2 * 3 + 2)
+    assert len(joined) == len(model) == len(ensemble) == 3 * 3 * (2 * 3 + 2)
     assert joined["value_ens"].to_numpy() == pytest.approx(joined["value"].to_numpy(), rel=1e-9, nan_ok=True)
 
 
@@ -219,7 +236,7 @@ def test_only_the_oracle_reads_the_true_positions(scored_build):
 
 def test_the_fit_on_the_train_windows_gives_weights_on_the_simplex_for_every_variant(db):
     start, end = db.sql(
-        "select period_start, period_end from int_scoring__periods where period = 'train'"
+        "select period_start, period_end from int_scoring__periods where period = 'train' and window_id = 1"
     ).fetchone()
     inside = f"window_start >= '{start}' and window_end <= '{end}'"
     windows = db.sql(f"select * from int_scoring__windows where {inside}").df()
@@ -233,7 +250,7 @@ def test_the_fit_on_the_train_windows_gives_weights_on_the_simplex_for_every_var
         f"inner join int_scoring__windows using (symbol, window_start, horizon_hours, side) where {inside}"
     ).df()
     weights = fit_weights(windows, cells, truth, step=0.05)
-    variants = {row[0] for row in db.sql("select model from fct_ensemble_weights").fetchall()}
+    variants = {row[0] for row in db.sql("select distinct model from fct_ensemble_weights").fetchall()}
     assert set(weights) == variants
     assert sum(weights.values()) == pytest.approx(1.0) and min(weights.values()) >= 0
 
@@ -266,18 +283,25 @@ def test_dbt_docs_block_is_the_scoring_definitions_page():
     assert "".join(block[2:-1]) == page
 
 
-def test_score_prints_every_model_beside_the_references_for_both_horizons(scored_build, capsys):
+def test_score_prints_the_pooled_headline_the_latest_window_and_the_history(scored_build, capsys):
     from liquidationheatmap.cli import main
 
     assert main(["score", "--warehouse", str(scored_build.warehouse), "--markdown"]) == 0
     text = capsys.readouterr().out
     tables = [line for line in text.splitlines() if line.startswith("**BTCUSDT")]
-    assert len(tables) == 4  # train and test x 1 h and 4 h
+    assert len(tables) == 4  # pooled and the latest window x 1 h and 4 h
+    assert sum("2 test windows pooled" in t for t in tables) == 2
+    assert sum("window 2 test" in t for t in tables) == 2
     assert sum("· 1 h ·" in t for t in tables) == 2 and sum("· 4 h ·" in t for t in tables) == 2
+    lines = text.splitlines()
     for name in ("binance_standard", "funding_adjusted", "ensemble"):
-        assert text.count(f"| {name} |") == 4
+        assert sum(line.startswith(f"| {name} |") for line in lines) == 4
     for name in ("oracle", "uniform", "proximity"):
-        assert text.count(f"| {name} (ref.) |") == 4
-    assert main(["score", "--warehouse", str(scored_build.warehouse), "--horizon", "4"]) == 0
+        assert sum(line.startswith(f"| {name} (ref.) |") for line in lines) == 4
+    history = text[text.index("**History of windows**") :].splitlines()
+    assert [line.split(" | ")[1] for line in history if line.startswith("| BTCUSDT")] == ["1", "2"]
+    assert main(["score", "--warehouse", str(scored_build.warehouse), "--horizon", "4", "--window", "1"]) == 0
     terminal = capsys.readouterr().out
     assert "· 4 h ·" in terminal and "· 1 h ·" not in terminal and "bootstrap interval" in terminal
+    assert "window 1 test" in terminal and "history of windows" in terminal
+    assert main(["score", "--warehouse", str(scored_build.warehouse), "--window", "x"]) == 2

@@ -1,12 +1,18 @@
 """The models never read what they must not: truth/positions, and truth of the test period.
 
-Models may learn from recorded liquidations of the train period only (learned_leverage, the fitted
-ensemble weights). Truth is lake data (`ingest` loads the simulator's truth/ folder), so each build
-gets a lake of its own, ingested from the session's archive beside an edited copy of its truth/:
+Models may learn from recorded liquidations of a walk-forward window's train span only
+(learned_leverage, the fitted ensemble weights), and a window's parameters are used only after its
+train span. Truth is lake data (`ingest` loads the simulator's truth/ folder), so each build gets a
+lake of its own, ingested from the session's archive beside an edited copy of its truth/ (windows
+of one day of training, half a day of testing: window 1 trains on the first day, window 2's
+parameters come into force 12 hours later):
 - truth/positions deleted: every model mart and fitted parameter is the same;
-- test-period liquidations changed (rows dropped, quantities tripled): the same again;
-- train-period liquidations changed (every other row dropped): the fitted leverage weights do
-  change (so the two checks above can fail).
+- liquidations after window 1's train span changed (rows dropped, quantities tripled): window 0's
+  and 1's parameters are the same, and so is every model output up to the time window 2's
+  parameters come into force (so window 1's test span saw no truth of its own), while the scores
+  of window 1 did see the change;
+- liquidations of window 1's train span changed (every other row dropped): its fitted leverage
+  weights do change (so the checks above can fail).
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ MODEL_TABLES = (
 )
 
 
-def _build(raw: Path, truth: Path, warehouse: Path) -> Path:
+def _build(raw: Path, truth: Path, warehouse: Path, window_vars: dict) -> Path:
     """A full build of a lake ingested from the archive in `raw` and the truth folder `truth`."""
     root = warehouse.parent
     archive = root / "raw"
@@ -48,21 +54,38 @@ def _build(raw: Path, truth: Path, warehouse: Path) -> Path:
     shutil.copytree(truth, archive / "truth")
     lake = root / "lake"
     ingest_archive(archive, lake, show_progress=False, workers=1)
-    outcome = build_warehouse(lake, warehouse, full_refresh=True)
+    outcome = build_warehouse(lake, warehouse, full_refresh=True, extra_vars=window_vars)
     assert outcome.success, [(n.name, n.message) for n in outcome.failures] or outcome.error
     return warehouse
 
 
-def _table(warehouse: Path, table: str) -> pd.DataFrame:
+# When a model's rows were computed (differs between builds by definition).
+BOOKKEEPING = ("_loaded_at",)
+# Where each model's rows say when they apply: rows before window 2's parameters come into force.
+BEFORE = {
+    "int_leverage__learned": "window_id <= 1",
+    "fct_ensemble_weights": "window_id <= 1",
+    "int_levels__variants": "opened_at < '{cut}'",
+    "fct_liquidation_history": "bucket_start < '{cut}'",
+    "fct_liquidation_history_ensemble": "bucket_start < '{cut}'",
+    # The state at the instant window 2's parameters come into force uses them (strictly before).
+    "fct_liquidation_heatmap_ensemble": "snapshot_at + interval 5 minute < '{cut}'",
+    "int_scoring__live_notional_per_bucket": "bucket_start + interval 5 minute <= '{cut}'",
+}
+
+
+def _table(warehouse: Path, table: str, where: str = "true") -> pd.DataFrame:
     # The working database holds every model (the warehouse file only the served marts).
     with duckdb.connect(str(working_database(warehouse)), read_only=True) as con:
-        frame = con.sql(f"select * from {table}").df()
+        frame = con.sql(f"select * from {table} where {where}").df()
+    frame = frame.drop(columns=[c for c in BOOKKEEPING if c in frame.columns])
     return frame.sort_values(list(frame.columns), ignore_index=True, na_position="first")
 
 
-def _assert_same_tables(a: Path, b: Path) -> None:
-    for table in MODEL_TABLES:
-        left, right = _table(a, table), _table(b, table)
+def _assert_same_tables(a: Path, b: Path, tables=MODEL_TABLES, where=None) -> None:
+    for table in tables:
+        condition = "true" if where is None else where[table]
+        left, right = _table(a, table, condition), _table(b, table, condition)
         assert len(left) == len(right), table
         # Float sums may differ in the last bits between runs (parallel aggregation order).
         pd.testing.assert_frame_equal(left, right, check_exact=False, rtol=1e-9, obj=table)
@@ -89,15 +112,20 @@ def _rewrite_liquidations(truth: Path, keep) -> int:
 
 
 @pytest.fixture(scope="module")
-def baseline(scored_build, tmp_path_factory):
+def baseline(scored_build, window_vars, tmp_path_factory):
     root = tmp_path_factory.mktemp("no_leak")
     raw = scored_build.raw
     truth = root / "truth"
     shutil.copytree(raw / "truth", truth)
-    warehouse = _build(raw, truth, root / "baseline" / "liquidations.duckdb")
+    warehouse = _build(raw, truth, root / "baseline" / "liquidations.duckdb", window_vars)
     with duckdb.connect(str(working_database(warehouse)), read_only=True) as con:
-        split = con.sql("select period_end from int_scoring__periods where period = 'train'").fetchone()[0]
-    yield raw, truth, warehouse, int(pd.Timestamp(split).timestamp() * 1000), root
+        split, cut = con.sql(
+            "select min(period_end), max(period_end) from int_scoring__periods "
+            "where period = 'train' and window_id <= 2"
+        ).fetchone()
+    # split: the end of window 1's train span; cut: when window 2's parameters come into force.
+    split_ms = int(pd.Timestamp(split).timestamp() * 1000)
+    yield raw, truth, warehouse, split_ms, root, pd.Timestamp(cut), window_vars
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -108,18 +136,18 @@ def _scaled(row: dict) -> dict:
 
 
 def test_a_build_without_truth_positions_gives_identical_model_marts(baseline):
-    raw, truth, warehouse, _, root = baseline
+    raw, truth, warehouse, _, root, _, window_vars = baseline
     without = root / "without_positions"
     shutil.copytree(truth, without)
     shutil.rmtree(without / "positions")
 
-    other = _build(raw, without, root / "b" / "liquidations.duckdb")
+    other = _build(raw, without, root / "b" / "liquidations.duckdb", window_vars)
 
     _assert_same_tables(warehouse, other)
 
 
-def test_changing_test_period_truth_changes_no_fitted_parameter(baseline):
-    raw, truth, warehouse, split_ms, root = baseline
+def test_changing_truth_after_a_train_span_changes_nothing_the_window_used(baseline):
+    raw, truth, warehouse, split_ms, root, cut, window_vars = baseline
     changed_truth = root / "test_changed"
     shutil.copytree(truth, changed_truth)
     counter = iter(range(10**9))
@@ -131,16 +159,18 @@ def test_changing_test_period_truth_changes_no_fitted_parameter(baseline):
 
     assert _rewrite_liquidations(changed_truth, in_test_dropped_or_tripled) > 0
 
-    other = _build(raw, changed_truth, root / "c" / "liquidations.duckdb")
+    other = _build(raw, changed_truth, root / "c" / "liquidations.duckdb", window_vars)
 
-    _assert_same_tables(warehouse, other)
+    where = {table: condition.format(cut=cut) for table, condition in BEFORE.items()}
+    _assert_same_tables(warehouse, other, tables=list(BEFORE), where=where)
+    assert len(_table(warehouse, "int_levels__variants", where["int_levels__variants"])) > 0
     with duckdb.connect(str(warehouse), read_only=True) as a, duckdb.connect(str(other), read_only=True) as b:
-        query = "select period, round(sum(value), 9) from fct_model_scores where period = 'test' group by 1"
+        query = "select round(sum(value), 9) from fct_model_scores where window_id = 1"
         assert a.sql(query).fetchall() != b.sql(query).fetchall()  # the scores did see the change
 
 
-def test_changing_train_period_truth_changes_the_fitted_leverage(baseline):
-    raw, truth, warehouse, split_ms, root = baseline
+def test_changing_train_span_truth_changes_the_fitted_leverage(baseline):
+    raw, truth, warehouse, split_ms, root, _, window_vars = baseline
     changed_truth = root / "train_changed"
     shutil.copytree(truth, changed_truth)
 
@@ -151,8 +181,10 @@ def test_changing_train_period_truth_changes_the_fitted_leverage(baseline):
 
     assert _rewrite_liquidations(changed_truth, in_train_halved) > 0
 
-    other = _build(raw, changed_truth, root / "d" / "liquidations.duckdb")
+    other = _build(raw, changed_truth, root / "d" / "liquidations.duckdb", window_vars)
 
-    before, after = _table(warehouse, "int_leverage__learned"), _table(other, "int_leverage__learned")
+    window_1 = "window_id = 1"
+    before = _table(warehouse, "int_leverage__learned", window_1)
+    after = _table(other, "int_leverage__learned", window_1)
     assert (before["truth_count"] > 0).all()
     assert not before["weight"].round(9).equals(after["weight"].round(9))

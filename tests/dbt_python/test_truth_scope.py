@@ -31,14 +31,14 @@ def _compiled(warehouse) -> dict[str, str]:
     return {r["unique_id"].rsplit(".", 1)[0]: r["compiled_code"] for r in results}
 
 
-def test_unchanged_truth_is_not_read_again_and_a_changed_file_is_tested(scored_build, tmp_path):
+def test_unchanged_truth_is_not_read_again_and_a_changed_file_is_tested(scored_build, window_vars, tmp_path):
     lake = tmp_path / "lake"
     shutil.copytree(scored_build.warehouse.parent.parent / "lake", lake)
     truth = tmp_path / "truth"
     shutil.copytree(scored_build.raw / "truth", truth)
     warehouse = tmp_path / "warehouse" / "liquidations.duckdb"
     warehouse.parent.mkdir()
-    variables = {"ensemble_weights": WEIGHTS}
+    variables = {"ensemble_weights": WEIGHTS, **window_vars}
     first = build_warehouse(lake, warehouse, extra_vars=variables, full_refresh=True)
     assert first.success, [(n.name, n.message) for n in first.failures] or first.error
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from planted_world import START, SYMBOL, history, truth_notional, truth_rows
 
-from python_models.scoring import calibration, hourly_correlation, split_train_test
+from python_models.scoring import calibration, hourly_correlation
 from python_models.truth import prepare_truth, truth_from_force_orders
 
 JUDGED = range(23)
@@ -85,27 +85,6 @@ def test_correlation_counts_hours_without_liquidations_as_zero():
     )
     # hours: predicted [1, 0, 2, 0], true [1, 0, 2, 0] -> 1 over 4 hours
     assert scores["long"] == (pytest.approx(1.0, abs=1e-12), 4.0)
-
-
-def test_train_test_split_is_half_open_without_overlap_on_hour_boundaries():
-    periods = split_train_test("2025-01-01 00:00", "2025-01-03 00:00", train_fraction=0.6)
-    assert periods == {
-        "train": (pd.Timestamp("2025-01-01 00:00"), pd.Timestamp("2025-01-02 04:00")),
-        "test": (pd.Timestamp("2025-01-02 04:00"), pd.Timestamp("2025-01-03 00:00")),
-    }
-    times = pd.Series(pd.date_range("2025-01-01", "2025-01-03", freq="5min", inclusive="left"))
-    in_train = (times >= periods["train"][0]) & (times < periods["train"][1])
-    in_test = (times >= periods["test"][0]) & (times < periods["test"][1])
-    assert not (in_train & in_test).any()
-    assert (in_train | in_test).all()
-    assert in_train.sum() == 28 * 12
-
-
-def test_train_test_split_rejects_ranges_it_cannot_split():
-    with pytest.raises(ValueError, match="too short to split"):
-        split_train_test("2025-01-01 00:00", "2025-01-01 00:30", train_fraction=0.5)
-    with pytest.raises(ValueError, match="train_fraction"):
-        split_train_test("2025-01-01", "2025-01-02", train_fraction=1.0)
 
 
 def test_force_order_rows_become_canonical_truth():

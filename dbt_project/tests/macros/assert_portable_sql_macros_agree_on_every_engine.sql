@@ -1,5 +1,6 @@
-{#- Every engine-specific macro of macros/portable_sql.sql gives the expected value on the engine
-    this runs on (DuckDB and Spark both build the project): one row per case that does not. -#}
+{#- Every engine-specific macro of macros/portable_sql.sql (and exact_sum, which makes the engines
+    agree) gives the expected value on the engine this runs on (DuckDB and Spark both build the
+    project): one row per case that does not. -#}
 with
 
 numbers as (
@@ -7,6 +8,14 @@ numbers as (
     select 1 as x, 10 as y, cast(null as double) as z
     union all select 2, 20, 5.0
     union all select 4, 30, cast(null as double)
+
+),
+
+tenths as (
+
+    select cast(0.1 as double) as v
+    union all select cast(0.2 as double)
+    union all select cast(0.3 as double)
 
 ),
 
@@ -85,6 +94,8 @@ cases as (
         (select case when count(*) = 1 and max(x) = 4 then 1 else 0 end from kept_first)
     union all select 'star_except',
         (select case when sum(x) = 7 then 1 else 0 end from without_y)
+    union all select 'exact_sum is exact where sum is not (0.1 + 0.2 + 0.3)',
+        (select case when {{ exact_sum('v', 6) }} = cast(0.6 as double) then 1 else 0 end from tenths)
     union all select 'text_type',
         case when cast(12 as {{ text_type() }}) = '12' then 1 else 0 end
 

@@ -1,9 +1,14 @@
 -- The ensemble's live notional per symbol and side is the weighted sum of the models' (bins the
--- ensemble drops hold no notional, so the totals agree).
-with models as (
+-- ensemble drops hold no notional, so the totals agree), with the latest window's weights.
+with latest as (
+    select * from {{ ref('fct_ensemble_weights') }}
+    where window_id = (select max(window_id) from {{ ref('fct_ensemble_weights') }})
+),
+
+models as (
     select levels.symbol, levels.side, sum(levels.live_notional * weights.weight) as expected
     from {{ ref('fct_liquidation_levels') }} as levels
-    inner join {{ ref('fct_ensemble_weights') }} as weights
+    inner join latest as weights
         on weights.model = levels.model
     group by levels.symbol, levels.side
 ),

@@ -7,6 +7,11 @@
   sum). Each row is an interval [from, to) of buckets over which W is constant; to is null for
   the last, still open interval. Every addition and removal is at or below the current scale of
   W, so the running sum does not lose precision as history grows.
+
+  An interval is kept while a level of the bin is live (an integer count of openings minus
+  closings), not while W > 0: when the last level of a bin goes, W is a float sum that cancels to
+  a residue of about 1e-18 whose sign depends on the order the engine added the steps in, so the
+  test W > 0 kept or dropped the interval differently on DuckDB and Spark, and from run to run.
 -#}
 with
 
@@ -24,7 +29,8 @@ steps as (
         side,
         liquidation_price_bin as price_bin,
         opened_bucket_number as bucket_number,
-        opened_quantity * exp(-opened_cum_log_shrink) as weight_change
+        opened_quantity * exp(-opened_cum_log_shrink) as weight_change,
+        1 as level_change
     from levels
 
     union all
@@ -35,7 +41,8 @@ steps as (
         side,
         liquidation_price_bin as price_bin,
         closed_bucket_number as bucket_number,
-        -opened_quantity * exp(-opened_cum_log_shrink) as weight_change
+        -opened_quantity * exp(-opened_cum_log_shrink) as weight_change,
+        -1 as level_change
     from levels
     where closed_bucket_number is not null
 
@@ -49,7 +56,8 @@ per_bucket as (
         side,
         price_bin,
         bucket_number,
-        sum(weight_change) as weight_change
+        sum(weight_change) as weight_change,
+        sum(level_change) as level_change
     from steps
     group by symbol, model, side, price_bin, bucket_number
 
@@ -69,10 +77,22 @@ intervals as (
         sum(weight_change) over (
             partition by symbol, model, side, price_bin order by bucket_number
             rows between unbounded preceding and current row
-        ) as normalized_quantity
+        ) as normalized_quantity,
+        sum(level_change) over (
+            partition by symbol, model, side, price_bin order by bucket_number
+            rows between unbounded preceding and current row
+        ) as live_levels
     from per_bucket
 
 )
 
-select * from intervals
-where normalized_quantity > 0
+select
+    symbol,
+    model,
+    side,
+    price_bin,
+    from_bucket_number,
+    to_bucket_number,
+    normalized_quantity
+from intervals
+where live_levels > 0

@@ -3,8 +3,11 @@
   int_positions__opened (int_levels__with_lifecycle), plus the learned_leverage model's.
 
   learned_leverage is its base model's levels (var learned_leverage_base_model) reweighted per
-  symbol and leverage tier by the weights int_leverage__learned fitted on the train period, and cut
-  into lifetime pieces: piece k carries level_factor x the base level's quantity and closes by
+  symbol and leverage tier by the weights int_leverage__learned fitted walk-forward, and cut into
+  lifetime pieces. A level opened at t takes the parameters in force at t: those of the latest
+  evaluation window whose train span ended at or before t (effective_from <= t), window 0 (the seed
+  prior) before the first; so no truth after t reaches a level opened at t, and a new window
+  changes only levels opened after its train span, never a past bucket's map. Each piece: piece k carries level_factor x the base level's quantity and closes by
   itself lifetime_buckets after its opening bucket (null: it lives until reached). A piece reached
   before it closes is liquidated as the base level is; one that closes first is never liquidated.
   Quantities scale linearly (the lifecycle's reach does not depend on them), so reweighting the
@@ -26,9 +29,35 @@ levels as (
 ),
 
 {% if learned_enabled %}
-learned as (
+learned_rows as (
 
     select * from {{ ref('int_leverage__learned') }}
+
+),
+
+{#- Each window's parameters are in force from its effective_from (window 0: always) until the
+    next window's. #}
+in_force as (
+
+    select
+        symbol,
+        window_id,
+        coalesce(effective_from, cast('-infinity' as timestamp)) as in_force_from,
+        coalesce(
+            lead(effective_from) over (partition by symbol order by window_id),
+            cast('infinity' as timestamp)
+        ) as in_force_to
+    from (select distinct symbol, window_id, effective_from from learned_rows) as windows
+
+),
+
+learned as (
+
+    select learned_rows.*, in_force.in_force_from, in_force.in_force_to
+    from learned_rows
+    inner join in_force
+        on in_force.symbol = learned_rows.symbol
+        and in_force.window_id = learned_rows.window_id
 
 ),
 {% endif %}
@@ -59,6 +88,8 @@ pieces as (
         on learned.symbol = levels.symbol
         and learned.base_model = levels.model
         and learned.leverage = levels.leverage
+        and levels.opened_at >= learned.in_force_from
+        and levels.opened_at < learned.in_force_to
     where learned.level_factor > 0
 
 ),

@@ -1,17 +1,26 @@
-"""The learned_leverage model's leverage weights and lifetimes per symbol, fitted on the TRAIN period.
+"""The learned_leverage model's leverage weights and lifetimes per symbol and evaluation window.
 
-Reads only the train period (int_scoring__periods): the true liquidations recorded in it
-(stg_truth__liquidations, never truth/positions), the base model's levels reached in it and the
-timeline's open interest and traded notional in it (the turnover half-life). Test-period truth cannot
-change a row here (tests/dbt_python pins it). No train period or no truth: the prior (the base
-model's seed weights, the turnover half-life). Method: python_models/leverage.py and the
-`learned_leverage` docs block.
+Walk-forward (python_models.walk_forward): window k is fitted on its TRAIN span only
+(int_scoring__periods): the true liquidations recorded in it (stg_truth__liquidations, never
+truth/positions), the base model's levels reached in it and the timeline's open interest and traded
+notional in it (the turnover half-life). Its parameters are in force from the end of that span
+(effective_from) for the positions opened until the next window's span ends (int_levels__variants).
+Window 0 is the prior in force before the first fit: the base model's seed weights, no decay. Truth
+after a window's train span cannot change a row of that window (tests/dbt_python pins it). No
+truth: the prior blended as fit_leverage does (the seed weights, the turnover half-life). Method:
+python_models/leverage.py and the `learned_leverage` docs block.
 
-One row per symbol x leverage x lifetime piece (pieces of every lifetime component the fit gave the
-tier weight): the weight the piece carries relative to the base model's level (`level_factor`) and
-after how many buckets it closes by itself (`lifetime_buckets`, null = lives until reached).
+One row per window x symbol x leverage x lifetime piece (pieces of every lifetime component the
+fit gave the tier weight): the weight the piece carries relative to the base model's level
+(`level_factor`) and after how many buckets it closes by itself (`lifetime_buckets`, null = lives
+until reached).
+
+Incremental by window (delete+insert on window_id): a build fits the windows that are new, those
+whose train span reaches into data ingested since the last build (from the day before its first
+event), or all when the settings or the windows changed (python_models.walk_forward).
 """
 
+import datetime
 import json
 import math
 
@@ -23,9 +32,17 @@ from python_models.leverage import (
     lifetime_pieces,
     turnover_half_life_hours,
 )
+from python_models.walk_forward import (
+    PRIOR_WINDOW,
+    changed_since,
+    settings_key,
+    stored_state,
+    windows_to_compute,
+)
 
 MODEL = "learned_leverage"
 COLUMNS = [
+    "window_id",
     "symbol",
     "model",
     "base_model",
@@ -44,32 +61,16 @@ COLUMNS = [
     "identifiable",
     "fitted_from",
     "fitted_to",
+    "effective_from",
+    "_settings",
+    "_loaded_at",
 ]
 
 
-def model(dbt, session):
-    dbt.config(materialized="table")
-    base = str(json.loads(dbt.config.meta_get("learned_leverage_base_model")))
-    prior_strength = float(json.loads(dbt.config.meta_get("learned_leverage_prior_strength")))
-    opening_share = float(json.loads(dbt.config.meta_get("turnover_opening_share")))
-    pieces = int(json.loads(dbt.config.meta_get("learned_lifetime_pieces")))
-    bucket_minutes = int(json.loads(dbt.config.meta_get("bucket_minutes")))
-    # Every dbt.ref on its own line: dbt finds a Python model's dependencies by reading these calls.
-    periods = dbt.ref("int_scoring__periods")
-    levels = dbt.ref("int_levels__with_lifecycle")
-    seed = dbt.ref("leverage_weights")
-    truth_rows = dbt.ref("stg_truth__liquidations")
-    timeline = dbt.ref("int_buckets__timeline")
-    symbols = dbt.ref("int_symbols__settings")
-
-    prior = {
-        int(lev): float(w)
-        for lev, w in seed.filter(f"model = '{base}'").project("leverage, weight").fetchall()
-    }
-    if not prior:
-        raise ValueError(f"var learned_leverage_base_model = {base!r} has no rows in seed leverage_weights")
-    train = periods.filter("period = 'train'").project("period_start, period_end").fetchall()
-    start, end = train[0] if train else (None, None)
+def _fit_window(context, window_id, start, end):
+    """Rows of one window: fitted on [start, end), or the prior (window 0, start None)."""
+    levels, truth_rows, timeline, symbols, prior, base = context["refs"]
+    prior_strength, opening_share, pieces, bucket_minutes = context["settings"]
     rows = []
     for (symbol,) in sorted(symbols.project("symbol").fetchall()):
         quoted = "'" + symbol.replace("'", "''") + "'"
@@ -115,6 +116,7 @@ def model(dbt, session):
             for number, (multiplier, weight, share, lifetime) in enumerate(parts, 1):
                 rows.append(
                     (
+                        window_id,
                         symbol,
                         MODEL,
                         base,
@@ -133,18 +135,117 @@ def model(dbt, session):
                         bool(tier.identifiable),
                         start,
                         end,
+                        end,
                     )
                 )
-    out = pd.DataFrame(rows, columns=COLUMNS)
-    for column in ("fitted_from", "fitted_to"):
+    return rows
+
+
+def model(dbt, session):
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="delete+insert",
+        unique_key="window_id",
+        on_schema_change="fail",
+    )
+    base = str(json.loads(dbt.config.meta_get("learned_leverage_base_model")))
+    prior_strength = float(json.loads(dbt.config.meta_get("learned_leverage_prior_strength")))
+    opening_share = float(json.loads(dbt.config.meta_get("turnover_opening_share")))
+    pieces = int(json.loads(dbt.config.meta_get("learned_lifetime_pieces")))
+    bucket_minutes = int(json.loads(dbt.config.meta_get("bucket_minutes")))
+    # Every dbt.ref on its own line: dbt finds a Python model's dependencies by reading these calls.
+    periods = dbt.ref("int_scoring__periods")
+    levels = dbt.ref("int_levels__with_lifecycle")
+    seed = dbt.ref("leverage_weights")
+    truth_rows = dbt.ref("stg_truth__liquidations")
+    timeline = dbt.ref("int_buckets__timeline")
+    symbols = dbt.ref("int_symbols__settings")
+    manifest = dbt.ref("stg_ingest__manifest")
+    per_bucket = dbt.ref("int_trades__per_bucket")
+    loaded_at = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+    prior = {
+        int(lev): float(w)
+        for lev, w in seed.filter(f"model = '{base}'").project("leverage, weight").fetchall()
+    }
+    if not prior:
+        raise ValueError(f"var learned_leverage_base_model = {base!r} has no rows in seed leverage_weights")
+    settings = settings_key(
+        {
+            "base": base,
+            "prior_strength": prior_strength,
+            "opening_share": opening_share,
+            "pieces": pieces,
+            "bucket_minutes": bucket_minutes,
+            "prior": sorted(prior.items()),
+        }
+    )
+    windows = (
+        periods.filter("period = 'train'")
+        .project("window_id, period_start as fitted_from, period_end as fitted_to")
+        .order("window_id")
+        .df()
+    )
+    stored = None
+    changed = "all"
+    unreadable = False
+    if dbt.is_incremental:
+        stored, last_load = stored_state(session, dbt.this, "fitted_from", "fitted_to")
+        # A table this version cannot read (an older build's): start over (dbt stops on the schema
+        # change first and asks for --full-refresh).
+        unreadable = stored is None
+        changed = changed_since(manifest, per_bucket, last_load, exclude=("positions",))
+    fitted_stored = None if stored is None else stored[stored["window_id"] != PRIOR_WINDOW]
+    todo, wipe = windows_to_compute(
+        windows,
+        fitted_stored,
+        settings=settings,
+        changed_from=changed,
+        span_start="fitted_from",
+        span_end="fitted_to",
+    )
+    prior_stored = stored is not None and (stored["window_id"] == PRIOR_WINDOW).any()
+    if stored is not None and not prior_stored:
+        wipe = True  # no prior rows: a table from another version, start over
+    if dbt.is_incremental and unreadable:
+        wipe = True
+    if wipe:
+        session.execute(f"delete from {dbt.this}")
+        todo = [int(w) for w in windows["window_id"]]
+    context = {
+        "refs": (levels, truth_rows, timeline, symbols, prior, base),
+        "settings": (prior_strength, opening_share, pieces, bucket_minutes),
+    }
+    rows = []
+    if stored is None or wipe:
+        rows += _fit_window(context, PRIOR_WINDOW, None, None)
+    spans = {int(w.window_id): (w.fitted_from, w.fitted_to) for w in windows.itertuples()}
+    for window_id in todo:
+        rows += _fit_window(context, window_id, *spans[window_id])
+    out = pd.DataFrame(rows, columns=COLUMNS[:-2])
+    out["_settings"] = settings
+    out["_loaded_at"] = loaded_at
+    for column in ("fitted_from", "fitted_to", "effective_from", "_loaded_at"):
         out[column] = pd.to_datetime(out[column]).astype("datetime64[us]")
     return out.astype(
         {
+            "window_id": "int32",
             "lifetime_buckets": "Int64",
             "half_life_hours": "float64",
             "turnover_half_life_hours": "float64",
             "leverage": "int32",
             "piece": "int32",
             "truth_count": "int64",
+            "symbol": "str",
+            "model": "str",
+            "base_model": "str",
+            "lifetime_multiplier": "float64",
+            "level_factor": "float64",
+            "weight": "float64",
+            "prior_weight": "float64",
+            "fitted_weight": "float64",
+            "blend": "float64",
+            "identifiable": "bool",
+            "_settings": "str",
         }
     )

@@ -3,7 +3,9 @@
   symbol and period) keep one. A gap (the previous row is not the previous bucket) is not a jump:
   no new positions are inferred from a rise across a gap (they opened at unknown times and
   prices), but a fall across a gap still shrinks live levels, so live notional never exceeds
-  open interest. Changes are in the base asset, so price moves alone open nothing.
+  open interest. Changes are in the base asset, so price moves alone open nothing. Of duplicates
+  the latest file's row is kept; the value columns break the remaining ties, so that every
+  engine keeps the same row.
 -#}
 with
 
@@ -21,7 +23,9 @@ numbered as (
         *,
         row_number() over (
             partition by symbol, period_start
-            order by file_date desc, create_time desc
+            order by file_date desc, create_time desc,
+                open_interest desc, open_interest_usdt desc nulls last,
+                account_long_short_ratio desc nulls last, top_trader_position_long_short_ratio desc nulls last
         ) as occurrence
     from metrics
 
@@ -46,8 +50,8 @@ with_previous as (
 
     select
         *,
-        lag(bucket_number) over (partition by symbol order by bucket_number) as previous_bucket_number,
-        lag(open_interest) over (partition by symbol order by bucket_number) as previous_open_interest
+        lag(bucket_number) over (partition by symbol order by period_start) as previous_bucket_number,
+        lag(open_interest) over (partition by symbol order by period_start) as previous_open_interest
     from deduplicated
 
 ),

@@ -57,7 +57,7 @@ candles as (
 
 large_per_bucket as (
 
-    select symbol, bucket_number, sum(large_notional) as large_notional
+    select symbol, bucket_number, {{ exact_sum('large_notional', 6) }} as large_notional
     from {{ ref('int_trades__per_bucket_price_bin') }}
     where large_notional > 0 and {{ rebuilt }}
     group by symbol, bucket_number

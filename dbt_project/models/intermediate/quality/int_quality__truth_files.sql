@@ -20,7 +20,7 @@ loads as (
         sha256,
         ingested_at,
         row_number() over (
-            partition by dataset, source_path order by ingested_at desc
+            partition by dataset, source_path order by ingested_at desc, sha256
         ) as recency
     from {{ ref('stg_ingest__manifest') }}
     where dataset in ('liquidations', 'positions')

@@ -2,7 +2,8 @@
   Per-symbol settings: price-bin size (var price_bin_sizes, else about default_price_bin_relative
   x the first trading day's average price rounded down to 1, 2 or 5 x 10^n, so it stays the same
   as days are added) and which margin-bracket table applies (its own, else the documented default,
-  flagged).
+  flagged). The reference price is an exact sum (macro exact_sum), so the bin size, a cut on it,
+  is the same on every engine and run.
 -#}
 with
 
@@ -33,7 +34,7 @@ reference_prices as (
 
     select
         candles.symbol,
-        sum(candles.notional) / nullif(sum(candles.quantity), 0) as reference_price
+        {{ exact_sum('candles.notional', 6) }} / nullif({{ exact_sum('candles.quantity', 8) }}, 0) as reference_price
     from candles
     inner join first_day
         on first_day.symbol = candles.symbol

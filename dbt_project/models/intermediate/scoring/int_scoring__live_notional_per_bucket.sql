@@ -19,17 +19,17 @@
   trades can belong to the neighbouring day). Without an ingest manifest in the lake it recomputes
   everything.
   Deleting lake files is not seen: rebuild with --full-refresh then.
-  Models whose parameters are refitted on every build (var refitted_models: learned_leverage, fitted
-  on the train period, which moves with the built range) can change in past buckets, so every
-  bucket of theirs is recomputed on every run.
+  learned_leverage is no exception: its walk-forward parameters apply to the levels opened after
+  their window's train span (int_levels__variants), so a new window changes no past bucket; a
+  re-ingested file or truth file changes windows from its day on, which the rebuild start covers
+  (truth files count in it).
 -#}
-{%- set refitted = "('" ~ var('refitted_models') | join("', '") ~ "')" -%}
 {{
     config(
         materialized='table' if target.type == 'spark' else 'incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where ({{ bucket_on_or_after_rebuild_start('bucket_start') }}) or model in ('" ~ var('refitted_models') | join("', '") ~ "'){% endif %}"
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ bucket_on_or_after_rebuild_start('bucket_start') }}{% endif %}"
     )
 }}
 -- depends_on: {{ ref('stg_ingest__manifest') }}
@@ -59,26 +59,14 @@ rebuilt_buckets as (
 
 ),
 
-{#- The bucket range each interval is expanded over: the rebuilt buckets, or every bucket for a
-    refitted model. #}
+{#- The bucket range each interval is expanded over: the rebuilt buckets. #}
 last_bucket as (
 
     select
         symbol,
-        false as is_full_range,
         min(bucket_number) as first_bucket_number,
         max(bucket_number) as last_bucket_number
     from rebuilt_buckets
-    group by symbol
-
-    union all
-
-    select
-        symbol,
-        true as is_full_range,
-        min(bucket_number) as first_bucket_number,
-        max(bucket_number) as last_bucket_number
-    from timeline
     group by symbol
 
 ),
@@ -98,7 +86,6 @@ expanded as (
     from intervals
     inner join last_bucket
         on last_bucket.symbol = intervals.symbol
-        and last_bucket.is_full_range = (intervals.model in {{ refitted }})
     where intervals.from_bucket_number <= last_bucket.last_bucket_number
         and coalesce(intervals.to_bucket_number, last_bucket.last_bucket_number + 1)
             > last_bucket.first_bucket_number

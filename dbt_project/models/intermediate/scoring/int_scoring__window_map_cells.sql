@@ -4,12 +4,29 @@
   (the state a trader could see at t), summed into scoring bins (model bin index integer-divided by
   score_bin_multiple). Every model in the per-bucket table is carried, whatever its name, so a new
   variant is scored with no change here. Reads no truth.
+  Incremental (as int_scoring__live_notional_per_bucket): a run deletes and recomputes only the
+  windows that end after the rebuild start (the day before the earliest event of the lake files
+  ingested since its last load, truth files included; scoring_window_on_or_after_rebuild_start), so
+  a build's cost follows the new days. --full-refresh recomputes all.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ scoring_window_on_or_after_rebuild_start('window_start') }}{% endif %}"
+    )
+}}
+-- depends_on: {{ ref('stg_ingest__manifest') }}
+-- depends_on: {{ ref('int_trades__per_bucket') }}
 with
 
 windows as (
 
     select * from {{ ref('int_scoring__windows') }}
+    {% if is_incremental() %}
+    where {{ scoring_window_on_or_after_rebuild_start('window_start') }}
+    {% endif %}
 
 ),
 
@@ -28,6 +45,9 @@ cells as (
         on settings.symbol = live.symbol
     where date_trunc('hour', live.bucket_start + to_minutes({{ var('bucket_minutes') }}))
         = live.bucket_start + to_minutes({{ var('bucket_minutes') }})
+        {% if is_incremental() %}
+        and {{ scoring_window_on_or_after_rebuild_start('live.bucket_start + to_minutes(' ~ var('bucket_minutes') ~ ')') }}
+        {% endif %}
 
 )
 
@@ -38,7 +58,8 @@ select
     windows.side,
     cells.model,
     cells.score_bin,
-    sum(cells.live_notional) as live_notional
+    sum(cells.live_notional) as live_notional,
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as _loaded_at
 from cells
 inner join windows
     on windows.symbol = cells.symbol

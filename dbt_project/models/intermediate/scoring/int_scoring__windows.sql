@@ -8,7 +8,21 @@
   score_bin_multiple, are for longs the bins from the path's lowest low (int_scoring__bucket_extremes
   over the buckets of [t, t + horizon)) up to the start price, for shorts from the start price up to
   the highest high. Reads trades only: nothing here knows the truth.
+  Incremental (as int_scoring__live_notional_per_bucket): a run deletes and recomputes only the
+  windows that end after the rebuild start (the day before the earliest event of the lake files
+  ingested since its last load, truth files included; scoring_window_on_or_after_rebuild_start), so
+  a build's cost follows the new days. --full-refresh recomputes all.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ scoring_window_on_or_after_rebuild_start('window_start') }}{% endif %}"
+    )
+}}
+-- depends_on: {{ ref('stg_ingest__manifest') }}
+-- depends_on: {{ ref('int_trades__per_bucket') }}
 with
 
 extremes as (
@@ -59,6 +73,9 @@ starts as (
     from timeline
     where date_trunc('hour', bucket_start + to_minutes({{ var('bucket_minutes') }}))
         = bucket_start + to_minutes({{ var('bucket_minutes') }})
+        {% if is_incremental() %}
+        and {{ scoring_window_on_or_after_rebuild_start('bucket_start + to_minutes(' ~ var('bucket_minutes') ~ ')') }}
+        {% endif %}
 
 ),
 
@@ -123,7 +140,8 @@ select
     path_high,
     score_bin_size,
     cast(floor(least(path_low, start_price) / score_bin_size) as bigint) as low_bin,
-    cast(floor(start_price / score_bin_size) as bigint) as high_bin
+    cast(floor(start_price / score_bin_size) as bigint) as high_bin,
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as _loaded_at
 from framed
 
 union all
@@ -139,5 +157,6 @@ select
     path_high,
     score_bin_size,
     cast(floor(start_price / score_bin_size) as bigint) as low_bin,
-    cast(floor(greatest(path_high, start_price) / score_bin_size) as bigint) as high_bin
+    cast(floor(greatest(path_high, start_price) / score_bin_size) as bigint) as high_bin,
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as _loaded_at
 from framed

@@ -49,7 +49,7 @@ numbered as (
         *,
         row_number() over (
             partition by symbol, agg_trade_id
-            order by traded_at, first_trade_id
+            order by traded_at, first_trade_id, price, quantity
         ) as occurrence
 
     from trades_to_load

@@ -7,7 +7,8 @@
         on_schema_change='fail'
     )
 }}
-{#- 5-minute candles and taker flow; rebuilds only the days int_trades__deduplicated reloaded. -#}
+{#- 5-minute candles and taker flow; rebuilds only the days int_trades__deduplicated reloaded.
+    Quantities and notionals are exact sums (macro exact_sum), equal on every engine and run. -#}
 with
 
 trades as (
@@ -36,10 +37,10 @@ per_bucket as (
         max(price) as high,
         min(price) as low,
         {{ arg_max('price', 'agg_trade_id') }} as close,
-        sum(quantity) as quantity,
-        sum(notional_usdt) as notional,
-        sum(case when taker_side = 'buy' then notional_usdt else 0 end) as taker_buy_notional,
-        sum(case when taker_side = 'sell' then notional_usdt else 0 end) as taker_sell_notional,
+        {{ exact_sum('quantity', 8) }} as quantity,
+        {{ exact_sum('notional_usdt', 6) }} as notional,
+        {{ exact_sum("case when taker_side = 'buy' then notional_usdt else 0 end", 6) }} as taker_buy_notional,
+        {{ exact_sum("case when taker_side = 'sell' then notional_usdt else 0 end", 6) }} as taker_sell_notional,
         count(*) as trade_count,
         symbol || '/' || cast(bucket_date as {{ text_type() }}) as symbol_day,
         max(_loaded_at) as _loaded_at

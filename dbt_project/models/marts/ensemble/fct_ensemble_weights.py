@@ -1,26 +1,50 @@
-"""The weights the ensemble is built with, one row per model variant, and where they came from.
+"""The weights the ensemble is built with, per evaluation window and model variant, and their source.
 
-weight_source:
-- `var`: the `ensemble_weights` var ({model: weight}) given to the build;
-- `fitted`: python_models.ensemble.fit_weights on the TRAIN period of evaluation window 1 only: the
-  scoring windows [t, t + horizon) that lie inside it (int_scoring__windows), the variants' maps at
-  t (int_scoring__window_map_cells) and the true liquidations of those windows
+Walk-forward (python_models.walk_forward): window k's weights are fitted on its TRAIN span only and
+are in force from its end (fitted_to) until the next window's train span ends; window 0 holds the
+weights in force before the first fit (the seed, or the var). weight_source:
+- `var`: the `ensemble_weights` var ({model: weight}) given to the build (every window);
+- `fitted`: python_models.ensemble.fit_weights on the window's train span: the scoring windows
+  [t, t + horizon) that lie inside it (int_scoring__windows), the variants' maps at t
+  (int_scoring__window_map_cells) and the true liquidations of those windows
   (int_scoring__window_truth_cells), maximising the path-conditioned overlap at the shortest
-  horizon. The test period is never read, so the ensemble's test scores are out of sample;
+  horizon. Nothing after the train span is read, so the window's test scores are out of sample;
 - `seed`: the `ensemble_weights` seed, when it has a row for every variant;
 - `equal`: equal weights, when the seed does not know every variant (a new variant).
-`ensemble_weights_source` = auto fits when the train period holds judged true liquidations, else
-uses the seed; `fit` and `seed` force one. The variants are whatever models the marts hold, so a new
-variant is weighted with no change here. Weights are normalised to sum to 1.
+`ensemble_weights_source` = auto fits when the train span holds judged true liquidations, else
+uses the seed; `fit` always fits (equal weights when nothing is judged); `seed` never fits.
+
+Incremental by window (delete+insert on window_id): a build fits the windows that are new, those
+whose train span reaches into data ingested since the last build, or all of them when the settings
+or the windows changed.
 """
 
+import datetime
 import json
 
 import pandas as pd
 
 from python_models.ensemble import fit_weights, grid_step, normalise_weights
+from python_models.walk_forward import (
+    PRIOR_WINDOW,
+    changed_since,
+    settings_key,
+    stored_state,
+    windows_to_compute,
+)
 
-COLUMNS = ["model", "weight", "weight_source", "fitted_from", "fitted_to", "fit_truth_notional", "fit_step"]
+COLUMNS = [
+    "window_id",
+    "model",
+    "weight",
+    "weight_source",
+    "fitted_from",
+    "fitted_to",
+    "fit_truth_notional",
+    "fit_step",
+    "_settings",
+    "_loaded_at",
+]
 SOURCES = ("auto", "fit", "seed")
 CELLS = "symbol, window_start, horizon_hours, side, model, score_bin, live_notional as value"
 TRUTH = "symbol, window_start, horizon_hours, side, score_bin, liquidated_notional"
@@ -28,7 +52,8 @@ WINDOWS = "symbol, window_start, horizon_hours, side, start_price, score_bin_siz
 
 
 def _inside(start, end) -> str:
-    return f"window_start >= '{start}' and window_end <= '{end}'"
+    # window_end = window_start + horizon (the cell tables carry no window_end).
+    return f"window_start >= '{start}' and window_start + to_hours(cast(horizon_hours as integer)) <= '{end}'"
 
 
 def _within(frame: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
@@ -37,8 +62,41 @@ def _within(frame: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
     return frame.merge(windows[keys].drop_duplicates(), on=keys, how="inner")
 
 
+def _seeded(seed: pd.DataFrame, models: list[str]) -> tuple[dict, str]:
+    if set(models) <= set(seed["model"]):
+        chosen = seed[seed["model"].isin(models)]
+        return normalise_weights(dict(zip(chosen["model"], chosen["weight"], strict=True)), models), "seed"
+    return normalise_weights({name: 1.0 for name in models}, models), "equal"
+
+
+def _fitted(refs, models, source, step, start, end):
+    """(weights, origin, truth notional, step) of the window trained on [start, end)."""
+    window_rows, map_cells, truth_cells, seed = refs
+    windows = window_rows.filter(_inside(start, end)).project(WINDOWS).df()
+    # Truth of windows outside the train span is dropped before anything uses it.
+    truth = _within(truth_cells.filter(_inside(start, end)).project(TRUTH).df(), windows)
+    if source == "seed" or (source == "auto" and truth.empty):
+        return (*_seeded(seed, models), None, float("nan"))
+    cells = _within(map_cells.filter(_inside(start, end)).project(CELLS).df(), windows)
+    if cells.empty:
+        weights = {name: 1.0 for name in models}
+        return normalise_weights(weights, models), "fitted", float(truth["liquidated_notional"].sum()), step
+    fitted = fit_weights(windows, cells, truth, step=step)
+    # A variant with no cell in the train windows gets weight 0.
+    weights = {name: float(fitted.get(name, 0.0)) for name in models}
+    if sum(weights.values()) <= 0:
+        weights = {name: 1.0 for name in models}
+    used_step = grid_step(len(fitted), step)
+    return normalise_weights(weights, models), "fitted", float(truth["liquidated_notional"].sum()), used_step
+
+
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="delete+insert",
+        unique_key="window_id",
+        on_schema_change="fail",
+    )
     source = json.loads(dbt.config.meta_get("ensemble_weights_source"))
     override = json.loads(dbt.config.meta_get("ensemble_weights"))
     step = float(json.loads(dbt.config.meta_get("ensemble_fit_step")))
@@ -53,59 +111,100 @@ def model(dbt, session):
     window_rows = dbt.ref("int_scoring__windows")
     map_cells = dbt.ref("int_scoring__window_map_cells")
     truth_cells = dbt.ref("int_scoring__window_truth_cells")
+    manifest = dbt.ref("stg_ingest__manifest")
+    per_bucket = dbt.ref("int_trades__per_bucket")
+    loaded_at = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     models = sorted(
         {row[0] for row in levels.project("model").distinct().fetchall()}
         | {row[0] for row in heatmap.project("model").distinct().fetchall()}
     )
-    fitted_from = fitted_to = None
-    fit_truth = None
-    used_step = float("nan")
-    if override:
-        weights, origin = normalise_weights({str(k): float(v) for k, v in override.items()}, models), "var"
-    else:
-        train = (
-            periods.filter("window_id = 1 and period = 'train'")
-            .project("period_start, period_end")
-            .fetchall()
-        )
-        windows = truth = None
-        if train:
-            fitted_from, fitted_to = train[0]
-            windows = window_rows.filter(_inside(fitted_from, fitted_to)).project(WINDOWS).df()
-            # Truth of windows outside the train period is dropped before anything uses it.
-            truth = _within(truth_cells.project(TRUTH).df(), windows)
-        if source == "fit" or (source == "auto" and truth is not None and not truth.empty):
-            if not train:
-                raise ValueError(
-                    "ensemble_weights_source = fit needs a train period (int_scoring__periods is empty: "
-                    "the built range is too short to split on whole hours)"
-                )
-            cells = _within(map_cells.project(CELLS).df(), windows)
-            fitted = fit_weights(windows, cells, truth, step=step)
-            # A variant with no cell in the train windows gets weight 0.
-            weights = {name: float(fitted.get(name, 0.0)) for name in models}
-            if sum(weights.values()) <= 0:
-                weights = {name: 1.0 for name in models}
-            weights = normalise_weights(weights, models)
-            origin, fit_truth = "fitted", float(truth["liquidated_notional"].sum())
-            used_step = grid_step(len(fitted), step)
-        else:
-            fitted_from = fitted_to = None
-            if set(models) <= set(seed["model"]):
-                chosen = seed[seed["model"].isin(models)]
-                weights = normalise_weights(dict(zip(chosen["model"], chosen["weight"], strict=True)), models)
-                origin = "seed"
-            else:
-                weights, origin = normalise_weights({name: 1.0 for name in models}, models), "equal"
-    out = pd.DataFrame(
+    if not models:
+        return _typed(pd.DataFrame(columns=COLUMNS))
+    settings = settings_key(
         {
-            "model": models,
-            "weight": [float(weights[name]) for name in models],
-            "weight_source": origin,
-            "fitted_from": pd.Series([fitted_from] * len(models), dtype="datetime64[us]"),
-            "fitted_to": pd.Series([fitted_to] * len(models), dtype="datetime64[us]"),
-            "fit_truth_notional": pd.Series([fit_truth] * len(models), dtype="float64"),
-            "fit_step": used_step,
+            "source": source,
+            "override": override,
+            "step": step,
+            "models": models,
+            "seed": sorted(map(tuple, seed[["model", "weight"]].itertuples(index=False))),
         }
     )
-    return out[COLUMNS]
+    windows = (
+        periods.filter("period = 'train'")
+        .project("window_id, period_start as fitted_from, period_end as fitted_to")
+        .order("window_id")
+        .df()
+    )
+    if source == "fit" and windows.empty and not override:
+        raise ValueError(
+            "ensemble_weights_source = fit needs a train span (int_scoring__periods is empty: the built "
+            "range is shorter than one score_window_train_days)"
+        )
+    stored = None
+    changed = "all"
+    unreadable = False
+    if dbt.is_incremental:
+        stored, last_load = stored_state(session, dbt.this, "fitted_from", "fitted_to")
+        # A table this version cannot read (an older build's): start over (dbt stops on the schema
+        # change first and asks for --full-refresh).
+        unreadable = stored is None
+        changed = changed_since(manifest, per_bucket, last_load, exclude=("positions",))
+    fitted_stored = None if stored is None else stored[stored["window_id"] != PRIOR_WINDOW]
+    todo, wipe = windows_to_compute(
+        windows,
+        fitted_stored,
+        settings=settings,
+        changed_from=changed,
+        span_start="fitted_from",
+        span_end="fitted_to",
+    )
+    if stored is not None and not (stored["window_id"] == PRIOR_WINDOW).any():
+        wipe = True
+    if dbt.is_incremental and unreadable:
+        wipe = True
+    if wipe:
+        session.execute(f"delete from {dbt.this}")
+        todo = [int(w) for w in windows["window_id"]]
+    spans = {int(w.window_id): (w.fitted_from, w.fitted_to) for w in windows.itertuples()}
+    rows = []
+    plan = ([PRIOR_WINDOW] if stored is None or wipe else []) + list(todo)
+    for window_id in plan:
+        # The window's train span (null for the prior), whatever the weights came from.
+        start, end = spans.get(window_id, (None, None))
+        truth_notional = None
+        used_step = float("nan")
+        if override:
+            weights, origin = (
+                normalise_weights({str(k): float(v) for k, v in override.items()}, models),
+                "var",
+            )
+        elif window_id == PRIOR_WINDOW:
+            weights, origin = _seeded(seed, models)
+        else:
+            refs = (window_rows, map_cells, truth_cells, seed)
+            weights, origin, truth_notional, used_step = _fitted(refs, models, source, step, start, end)
+        for name in models:
+            rows.append(
+                (window_id, name, float(weights[name]), origin, start, end, truth_notional, used_step)
+            )
+    out = pd.DataFrame(rows, columns=COLUMNS[:-2])
+    out["_settings"] = settings
+    out["_loaded_at"] = loaded_at
+    return _typed(out)
+
+
+def _typed(out: pd.DataFrame) -> pd.DataFrame:
+    out = out[COLUMNS].copy()
+    for column in ("fitted_from", "fitted_to", "_loaded_at"):
+        out[column] = pd.to_datetime(out[column]).astype("datetime64[us]")
+    return out.astype(
+        {
+            "window_id": "int32",
+            "model": "str",
+            "weight": "float64",
+            "weight_source": "str",
+            "fit_truth_notional": "float64",
+            "fit_step": "float64",
+            "_settings": "str",
+        }
+    )

@@ -1,4 +1,7 @@
-"""The ensemble's live liquidation levels: fct_liquidation_levels combined with fct_ensemble_weights.
+"""The ensemble's live liquidation levels: fct_liquidation_levels combined with the latest weights.
+
+The levels are the state at the latest bucket, so the weights in force then: those of the latest
+evaluation window of fct_ensemble_weights (walk-forward; window 0's, the seed, before any fit).
 
 python_models.ensemble.combine_levels: live_notional = sum over models of weight x live_notional per
 (symbol, side, leverage, price_bin); liquidation_price = the weight x notional weighted mean of the
@@ -17,7 +20,8 @@ COLUMNS = [*LEVEL_OUTPUT_COLUMNS[:7], "live_quantity", *LEVEL_OUTPUT_COLUMNS[7:]
 def model(dbt, session):
     dbt.config(materialized="table")
     weight_rows = dbt.ref("fct_ensemble_weights")
-    weights = dict(weight_rows.project("model, weight").fetchall())
+    latest = weight_rows.aggregate("max(window_id)").fetchone()[0]
+    weights = dict(weight_rows.filter(f"window_id = {int(latest or 0)}").project("model, weight").fetchall())
     levels = dbt.ref("fct_liquidation_levels").df()
     if levels.empty:
         out = pd.DataFrame({column: pd.Series(dtype=levels[column].dtype) for column in LEVEL_OUTPUT_COLUMNS})
