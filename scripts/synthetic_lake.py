@@ -1,28 +1,27 @@
 """A fast synthetic lake for the build benchmark: a year of 1 M trades a day in minutes.
 
-`scripts/bench_build.py --synthetic` (the default from 60 days on) builds on this lake instead of
-simulating a market and ingesting it: the simulator replays traders and their positions one trade at
-a time, which takes hours for a year, while the build's cost depends on the rows and their shape,
-not on how they were made. The lake is written directly in the ingest layout
+`scripts/bench_build.py --source synthetic` (the default when a size is 60 days or more) builds on
+this lake instead of simulating a market and ingesting it: the simulator replays traders and their
+positions one trade at a time, which takes hours for a year, while the build's cost depends on the
+rows and their shape, not on how they were made. The lake is written directly in the ingest layout
 (`<lake>/<dataset>/symbol=<SYMBOL>/date=<YYYY-MM-DD>/<stem>.parquet`, the same Parquet schemas,
-zstd, row groups of 2^17 rows, about 8 bytes a trade like ingest's files of simulated trades)
-with one `_manifest` run per added batch of days (`loaded`, the
-files' sha256, first and last event time), so `liquidationheatmap build` sees what an ingest
-would have left:
+zstd, row groups of 2^17 rows, about 9 bytes a trade like ingest's files of simulated trades)
+with one `_manifest` run per added batch of days (`loaded`, the files' sha256, first and last
+event time), so `liquidationheatmap build` sees what an ingest would have left:
 
 - the mark price is one minute-level random walk in log price (3 % daily volatility, mean-reverting
   over weeks towards the start price, so a year stays in a plausible range); markPriceKlines are
   its 1-minute candles;
 - aggTrades: `--trades-per-day` rows a day at uniform random times, priced on the walk plus a small
   spread, quantities log-normal (0.001 BTC and up), consecutive ids, taker side leaning with the move;
-- metrics every 5 minutes: open interest a slow log random walk (about 1.5 days of volume), the
-  long/short ratios log-normal around 1; fundingRate every 8 hours around 1e-4; bookDepth every
-  30 s at +-1..5 %;
+- metrics every 5 minutes: open interest about 1.5 days of volume on a 45-day cycle (+-30 %) with
+  a small random walk within each day, the long/short ratios log-normal around 1; fundingRate
+  every 8 hours around 1e-4; bookDepth every 30 s at +-1..5 %;
 - truth liquidations (the `liquidations` dataset): forced orders in the minutes of the largest
   moves (longs on the way down at the candle's low, shorts on the way up at its high), about 300 a
   day, so the scoring models have a truth to score against. No truth positions: only the scoring's
   reference map reads them, and they would be the largest files of the lake (the benchmark then
-  shows the reference map empty; `--simulate` builds on the simulator's full truth).
+  shows the reference map empty; `--source simulate` builds on the simulator's full truth).
 
 Every day is generated from (seed, day) alone, so a pool of days in `<work>` serves every size:
 the 30-day lake is the first 30 days of the 365-day one. Days are cached as files in the pool and
@@ -148,9 +147,8 @@ def _day_tables(market: Market, day: int, path: np.ndarray) -> dict[str, pa.Tabl
         }
     )
     # metrics: rows labelled at the end of each 5-minute period (the labels before 2026-06-25).
-    # Open interest is a log random walk carried from day to day (the day's own stream of shocks
-    # summed from day 0 would cost a year of draws per day; a per-day level from the walk's own
-    # minute path keeps it continuous at no cost).
+    # Open interest: a 45-day cycle around ~1.5 days of volume, with the day's own small random
+    # walk (a walk carried over from day 0 would need a year of draws for each day).
     periods = MINUTES // 5
     ends = np.arange(1, periods + 1) * 5
     level = 1.5 * market.trades_per_day * float(np.exp(-4.5 + 1.3**2 / 2))  # ~1.5 days of volume
