@@ -1,17 +1,28 @@
-"""Wall time and peak memory of `liquidationheatmap build` at 1, 7 and 30 simulated days.
+"""Wall time, peak memory and disk of `liquidationheatmap build` at 1, 7 and 30 days (or 30 90 365).
 
-For each size: simulate N days of BTCUSDT at --trades-per-day (default 1,000,000), ingest them,
-run a full build into a fresh warehouse, then ingest one more day and build incrementally, then
-build once more with nothing new (the cost of any build before its first new row). Each
+For each size: make a lake of N days of BTCUSDT at --trades-per-day (default 1,000,000), run a full
+build into a fresh warehouse, then add one more day and build incrementally, then build once more
+with nothing new (the cost of any build before its first new row).
+
+Two sources of lake (--source):
+  simulate   the market simulator, its archive ingested (truth positions and liquidations too);
+             hours for a year of 1 M trades a day, so the default only below 60 days;
+  synthetic  scripts/synthetic_lake.py writes the lake directly in the ingest layout with its
+             manifest: a random-walk mark price, trades, metrics, funding, book depth and truth
+             liquidations, no truth positions (see that script); a few seconds a day. The default
+             when any size is 60 days or more, so that every size of one run has the same source.
+Each
 build runs in a child process, which reports its own peak resident memory (ru_maxrss: Python, dbt
 and DuckDB together); the warehouse folder's size is sampled during each build (its peak is the
-disk a build needs beside the lake). Simulated data are cached in --work; the builds score against the
-simulation's own truth (`<work>/<size>/archive/truth`), as `liquidationheatmap demo` does.
+disk a build needs beside the lake). Simulated and synthetic days are cached in --work; the builds score
+against the lake's truth (the simulation's own, `<work>/<size>/archive/truth`, as `liquidationheatmap
+demo` does, or the synthetic liquidations).
 A second table sums the time of every node as dbt reports it: what the models and tests cost
 without the imports, dbt's start-up and its scheduling around them (scripts/bench_dbt_floor.py
 times those on a project of trivial nodes).
 
     uv run python scripts/bench_build.py --days 1 7 30 --memory-limit 4GB
+    uv run python scripts/bench_build.py --days 30 90 365 --memory-limit 4GB --work /tmp/bench
 
 Figures depend on the machine; the project's figures were taken on the shared 2-core machine.
 """
@@ -38,9 +49,10 @@ from pathlib import Path
 from liquidationheatmap.dbt_runner import build_warehouse
 lake, warehouse, truth, memory_limit, threads, exclude = sys.argv[1:7]
 began = time.perf_counter()
-outcome = build_warehouse(Path(lake), Path(warehouse), truth=Path(truth), memory_limit=memory_limit,
-                          threads=int(threads), exclude=json.loads(exclude) or None)
-slowest = sorted(outcome.nodes, key=lambda n: -n.seconds)[:5]
+outcome = build_warehouse(Path(lake), Path(warehouse), truth=Path(truth) if truth else None,
+                          memory_limit=memory_limit, threads=int(threads),
+                          exclude=json.loads(exclude) or None)
+slowest = sorted(outcome.nodes, key=lambda n: -n.seconds)[:8]
 print(json.dumps({"ok": outcome.success, "seconds": time.perf_counter() - began, "dbt": outcome.seconds,
                   "nodes": len(outcome.nodes), "node_seconds": sum(n.seconds for n in outcome.nodes),
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -67,6 +79,12 @@ def _ingest(archive: Path, lake: Path, start: date, end: date) -> None:
     ingest_archive(source, lake, start_date=start, end_date=end, show_progress=False)
 
 
+def _synthetic_market(args: argparse.Namespace):
+    from synthetic_lake import Market
+
+    return Market("BTCUSDT", START, args.trades_per_day, seed=11)
+
+
 def _folder_bytes(folder: Path) -> int:
     total = 0
     for root, _, files in os.walk(folder):
@@ -76,7 +94,7 @@ def _folder_bytes(folder: Path) -> int:
     return total
 
 
-def _build(lake: Path, warehouse: Path, truth: Path, args: argparse.Namespace) -> dict:
+def _build(lake: Path, warehouse: Path, truth: str, args: argparse.Namespace, step: str) -> dict:
     # The warehouse folder's size is sampled while the build runs: its peak is the disk the build
     # needs on top of the lake (working files, copies, the published warehouse).
     peak, running = [_folder_bytes(warehouse.parent)], threading.Event()
@@ -89,6 +107,7 @@ def _build(lake: Path, warehouse: Path, truth: Path, args: argparse.Namespace) -
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    load_before = os.getloadavg()[0]
     completed = subprocess.run(
         [
             sys.executable,
@@ -114,6 +133,11 @@ def _build(lake: Path, warehouse: Path, truth: Path, args: argparse.Namespace) -
     if not result["ok"]:
         results = warehouse.with_name("dbt_build_results.json")
         raise SystemExit(f"build of {lake} failed; see {results}")
+    # Each step's per-node results are kept beside the warehouse (the build overwrites its own).
+    results = warehouse.with_name("dbt_build_results.json")
+    if results.exists():
+        shutil.copyfile(results, warehouse.with_name(f"dbt_build_results.{step}.json"))
+    result["load"] = (load_before + os.getloadavg()[0]) / 2  # 1-minute load average, before and after
     result["disk_peak_mib"] = max(peak) / 2**20
     result["disk_after_mib"] = _folder_bytes(warehouse.parent) / 2**20
     # The served warehouse file plus the Parquet files beside it (`<stem>.serving/`, docs/build.md).
@@ -128,6 +152,12 @@ def main() -> int:
     )
     parser.add_argument("--days", type=int, nargs="+", default=[1, 7, 30])
     parser.add_argument("--trades-per-day", type=int, default=1_000_000)
+    parser.add_argument(
+        "--source",
+        choices=["simulate", "synthetic"],
+        default=None,
+        help="where the lake comes from (see above; default synthetic when any size is >= 60 days)",
+    )
     parser.add_argument("--memory-limit", default="4GB")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path("data/bench_build"))
@@ -140,31 +170,60 @@ def main() -> int:
         "path:models/intermediate/scoring path:models/staging/truth)",
     )
     args = parser.parse_args()
+    source = args.source or ("synthetic" if max(args.days) >= 60 else "simulate")
     rows = []
     for days in sorted(args.days):
-        root = args.work / f"{days}d-{args.trades_per_day}"
-        archive, lake = root / "archive", root / "lake"
-        warehouse = root / "warehouse" / "liquidations.duckdb"
         began = time.perf_counter()
-        _simulate(archive, days + 1, args.trades_per_day)
-        shutil.rmtree(lake, ignore_errors=True)
-        shutil.rmtree(warehouse.parent, ignore_errors=True)
-        last = START + timedelta(days=days - 1)
-        _ingest(archive, lake, START, last)
-        prepared = time.perf_counter() - began
-        truth = archive / "truth"  # the simulation's own truth, as `liquidationheatmap demo` scores against
-        full = _build(lake, warehouse, truth, args)
-        _ingest(archive, lake, last + timedelta(days=1), last + timedelta(days=1))
-        incremental = _build(lake, warehouse, truth, args)
+        if source == "synthetic":
+            import synthetic_lake
+
+            market = _synthetic_market(args)
+            pool = args.work / f"synthetic-{args.trades_per_day}"
+            root = args.work / f"{days}d-{args.trades_per_day}-synthetic"
+            lake, truth = root / "lake", ""  # the truth liquidations are in the lake already
+            warehouse = root / "warehouse" / "liquidations.duckdb"
+            synthetic_lake.ensure_pool(
+                pool,
+                market,
+                days + 1,
+                progress=lambda done, total: print(
+                    f"\rgenerating synthetic days {done}/{total}", end="", flush=True
+                ),
+            )
+            shutil.rmtree(warehouse.parent, ignore_errors=True)
+            synthetic_lake.build_lake(pool, lake, market, days)
+            prepared = time.perf_counter() - began
+            full = _build(lake, warehouse, truth, args, "full")
+            synthetic_lake.add_days(pool, lake, market, days, days)
+        else:
+            root = args.work / f"{days}d-{args.trades_per_day}"
+            archive, lake = root / "archive", root / "lake"
+            warehouse = root / "warehouse" / "liquidations.duckdb"
+            _simulate(archive, days + 1, args.trades_per_day)
+            shutil.rmtree(lake, ignore_errors=True)
+            shutil.rmtree(warehouse.parent, ignore_errors=True)
+            last = START + timedelta(days=days - 1)
+            _ingest(archive, lake, START, last)
+            prepared = time.perf_counter() - began
+            truth = str(
+                archive / "truth"
+            )  # the simulation's own truth, as `liquidationheatmap demo` scores against
+            full = _build(lake, warehouse, truth, args, "full")
+            _ingest(archive, lake, last + timedelta(days=1), last + timedelta(days=1))
+        incremental = _build(lake, warehouse, truth, args, "plus_one_day")
         # The same build again with nothing new: what any build costs (dbt itself, every node's
         # overhead, the models and tests over the whole history) before a single new row.
-        unchanged = _build(lake, warehouse, truth, args)
+        unchanged = _build(lake, warehouse, truth, args, "nothing_new")
+        lake_mib = _folder_bytes(lake) / 2**20
+        for result in (full, incremental, unchanged):
+            result["lake_mib"] = lake_mib
         rows.append((days, full, incremental, unchanged))
         print(
             f"{days:>3} days: full build {full['seconds']:6.1f} s (peak {full['peak_mib']:,.0f} MiB), "
             f"+1 day incremental {incremental['seconds']:6.1f} s "
             f"({100 * incremental['seconds'] / full['seconds']:.0f} % of full); "
-            f"simulate+ingest {prepared:.0f} s; {full['nodes']} dbt nodes\n"
+            f"{source} lake {prepared:.0f} s ({lake_mib:,.0f} MiB); {full['nodes']} dbt nodes; "
+            f"load average {full['load']:.1f} / {incremental['load']:.1f} / {unchanged['load']:.1f}\n"
             f"      full: dbt {full['dbt']:.1f} s, slowest {full['slowest'][:4]}\n"
             f"      incremental: dbt {incremental['dbt']:.1f} s, "
             f"peak {incremental['peak_mib']:,.0f} MiB, slowest {incremental['slowest'][:4]}\n"
@@ -213,16 +272,23 @@ def main() -> int:
         )
     # Disk: the warehouse folder (everything the build keeps beside the lake), sampled every 0.2 s.
     print(
-        "\n| days | served (file + Parquet, MiB) | folder after build (MiB) | peak during full (MiB) "
-        "| peak during +1 day (MiB) | peak during nothing new (MiB) |"
+        "\n| days | lake (MiB) | served (file + Parquet, MiB) | folder after build (MiB) "
+        "| peak during full (MiB) | peak during +1 day (MiB) | peak during nothing new (MiB) "
+        "| largest peak / lake |"
     )
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for days, full, incremental, unchanged in rows:
+        largest = max(full["disk_peak_mib"], incremental["disk_peak_mib"], unchanged["disk_peak_mib"])
         print(
-            f"| {days} | {full['served_mib']:,.0f} | {full['disk_after_mib']:,.0f} | "
+            f"| {days} | {full['lake_mib']:,.0f} | {full['served_mib']:,.0f} | "
+            f"{full['disk_after_mib']:,.0f} | "
             f"{full['disk_peak_mib']:,.0f} | {incremental['disk_peak_mib']:,.0f} | "
-            f"{unchanged['disk_peak_mib']:,.0f} |"
+            f"{unchanged['disk_peak_mib']:,.0f} | {largest / full['lake_mib']:.2f} |"
         )
+    print("\n| days | load average (full / +1 day / nothing new) |")
+    print("|---:|---|")
+    for days, full, incremental, unchanged in rows:
+        print(f"| {days} | {full['load']:.1f} / {incremental['load']:.1f} / {unchanged['load']:.1f} |")
     return 0
 
 

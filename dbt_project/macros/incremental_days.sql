@@ -124,7 +124,9 @@
 
 
 {#-
-  The deduplicated trades a per-bucket model aggregates, with their own day as `bucket_date`.
+  The deduplicated trades a per-bucket model aggregates, with their own day as `bucket_date` and
+  their notional (price x quantity, as stg_binance__agg_trades computes it: not stored in
+  int_trades__deduplicated, where it would be the largest column).
 
   A day's file can hold a few trades stamped just after midnight, so a bucket's trades can sit in
   two lake days. Buckets are therefore grouped by the trades' own day (bucket_date), and an
@@ -138,6 +140,7 @@
   {%- endif %}
     select
         *,
+        price * quantity as notional_usdt,
         cast(traded_at as date) as bucket_date
     from {{ deduplicated_trades }}
     {% if is_incremental() %}

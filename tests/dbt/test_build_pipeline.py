@@ -46,6 +46,27 @@ def test_adding_a_day_reloads_only_that_day(built):
         ("int_trades__per_bucket_price_bin", ["symbol", "bucket_number", "price_bin"]),
         ("int_quality__trade_days", ["symbol", "trade_date"]),
         ("int_buckets__timeline", ["symbol", "bucket_index"]),
+        ("int_positions__opened", ["symbol", "model", "bucket_number", "price_bin", "side", "leverage"]),
+        (
+            "int_positions__liquidation_price",
+            ["symbol", "model", "bucket_number", "price_bin", "side", "leverage"],
+        ),
+        (
+            "int_levels__with_lifecycle",
+            ["symbol", "model", "side", "leverage", "opened_bucket_number", "entry_price_bin"],
+        ),
+        (
+            "int_levels__variants",
+            [
+                "symbol",
+                "model",
+                "side",
+                "leverage",
+                "opened_bucket_number",
+                "entry_price_bin",
+                "opened_quantity",
+            ],
+        ),
         ("fct_volume_profile_daily", ["trade_date", "symbol", "price_bin"]),
         ("fct_data_quality", ["dataset", "symbol"]),
         ("fct_data_coverage", ["dataset", "symbol"]),
@@ -62,7 +83,8 @@ def test_incremental_build_equals_full_refresh(built, model, keys):
         try:
             frame = con.execute(
                 f"select * exclude (_loaded_at) from {model}"
-                if model.startswith(("int_trades", "int_quality", "int_scoring"))
+                if model.startswith(("int_trades", "int_quality", "int_scoring", "int_positions"))
+                or model == "int_levels__with_lifecycle"
                 else f"select * from {model}"
             ).df()
         finally:
@@ -237,7 +259,7 @@ def test_volume_profile_adds_up_to_the_trades(full_db):
     profile_total, buy, sell = full_db.execute(
         "select sum(total_volume), sum(buy_volume), sum(sell_volume) from fct_volume_profile_daily"
     ).fetchone()
-    trades_total = full_db.execute("select sum(notional_usdt) from int_trades__deduplicated").fetchone()[0]
+    trades_total = full_db.execute("select sum(price * quantity) from int_trades__deduplicated").fetchone()[0]
     assert math.isclose(profile_total, trades_total, rel_tol=1e-9)
     assert math.isclose(buy + sell, profile_total, rel_tol=1e-9)
 

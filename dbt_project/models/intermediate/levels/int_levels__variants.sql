@@ -65,8 +65,8 @@ learned as (
 opened_models as (
 
     select
-        *,
-        reached_bucket_number as closed_bucket_number
+        {{ star_except('levels', ['_loaded_at']) }},
+        levels.reached_bucket_number as closed_bucket_number
     from levels
 
 ),

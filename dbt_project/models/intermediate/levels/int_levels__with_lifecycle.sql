@@ -10,14 +10,54 @@
   Shrink: open-interest decreases close all live levels of the symbol in proportion, so a level
   holds opened_quantity x exp(L(t) - L(t0)) at bucket t (L = cum_log_shrink of the timeline).
   The quantity liquidated is what it held at the end of the bucket before it was reached.
+
+  Incremental: a level reached before the rebuild start (live_notional_rebuild_from(), the day
+  before the earliest change since the table's last load) is settled: its reach and quantity
+  depend only on the buckets up to its reach, which did not change. A run recomputes the levels
+  opened from the rebuild start on (deleted first: a corrected day may open other levels) and the
+  levels still open, unreached or reached from the rebuild start on (read back from this table,
+  searched again and replaced by their key), so the work follows the new data and the open levels,
+  not the history. On Spark: a table.
 -#}
 {%- set max_k = var('lifecycle_max_log2_buckets') -%}
+{%- set level_key = ['symbol', 'model', 'side', 'leverage', 'opened_bucket_number', 'entry_price_bin'] -%}
+{{
+    config(
+        materialized='table' if target.type == 'spark' else 'incremental',
+        incremental_strategy='delete+insert',
+        unique_key=level_key,
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ bucket_on_or_after_rebuild_start('opened_at') }}{% endif %}"
+    )
+}}
+-- depends_on: {{ ref('stg_ingest__manifest') }}
+-- depends_on: {{ ref('int_trades__per_bucket') }}
+{%- set rebuild_start = live_notional_rebuild_from() if is_incremental() else 'all' %}
 with
 
 positions as (
 
-    select * from {{ ref('int_positions__liquidation_price') }}
+    select
+        symbol, model, side, leverage, bucket_start, bucket_number, price_bin, price_bin_size,
+        entry_price, liquidation_price, liquidation_price_bin, opened_quantity, opened_notional
+    from {{ ref('int_positions__liquidation_price') }}
     where is_liquidatable
+    {% if rebuild_start is none %}
+        and 1 = 0
+    {% elif rebuild_start != 'all' %}
+        and bucket_start >= cast('{{ rebuild_start }}' as timestamp)
+
+    union all
+
+    {#- Levels opened before the rebuild start and not settled before it. #}
+    select
+        symbol, model, side, leverage, opened_at as bucket_start, opened_bucket_number as bucket_number,
+        entry_price_bin as price_bin, price_bin_size, entry_price, liquidation_price,
+        liquidation_price_bin, opened_quantity, opened_notional
+    from {{ this }}
+    where opened_at < cast('{{ rebuild_start }}' as timestamp)
+        and (reached_at is null or reached_at >= cast('{{ rebuild_start }}' as timestamp))
+    {% endif %}
 
 ),
 
@@ -128,7 +168,8 @@ lifecycle as (
             * exp(before_reach.cum_log_shrink - opened.cum_log_shrink) as liquidated_quantity,
         positions.opened_quantity
             * exp(before_reach.cum_log_shrink - opened.cum_log_shrink)
-            * positions.liquidation_price as liquidated_notional
+            * positions.liquidation_price as liquidated_notional,
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as _loaded_at
 
     from positions
     inner join timeline as opened

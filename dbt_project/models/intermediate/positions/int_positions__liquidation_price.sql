@@ -10,12 +10,28 @@
   the first bracket whose [floor, cap) holds the notional at the liquidation price, Q*LP, is kept
   (the last bracket has no cap). No positive self-consistent LP (for example a 1x long) means the
   position cannot be liquidated: liquidation_price is null.
+
+  Incremental like int_positions__opened: the buckets from live_notional_rebuild_from() on are
+  deleted and priced again (a position's price depends on its own bucket only). On Spark: a table.
 -#}
+{{
+    config(
+        materialized='table' if target.type == 'spark' else 'incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ bucket_on_or_after_rebuild_start('bucket_start') }}{% endif %}"
+    )
+}}
+-- depends_on: {{ ref('stg_ingest__manifest') }}
+-- depends_on: {{ ref('int_trades__per_bucket') }}
 with
 
 positions as (
 
     select * from {{ ref('int_positions__opened') }}
+    {% if is_incremental() %}
+    where {{ bucket_on_or_after_rebuild_start('bucket_start') }}
+    {% endif %}
 
 ),
 
@@ -157,7 +173,8 @@ priced as (
             {{ liquidation_price('side', 'entry_price', 'position_quantity', 'isolated_margin',
                                  'maint_margin_ratio', 'maint_amount') }}
         end as liquidation_price,
-        bracket is not null as is_liquidatable
+        bracket is not null as is_liquidatable,
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as _loaded_at
 
     from chosen
 

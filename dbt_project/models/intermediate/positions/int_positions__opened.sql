@@ -16,13 +16,29 @@
   Buckets with an open-interest rise but no trades open nothing (no prices to place them at).
   The learned_leverage model is not opened here: it reweights binance_standard's levels
   (int_levels__variants).
+
+  Incremental: a bucket's positions depend only on that bucket's trades, open-interest rise and
+  tilt, so a run deletes and recomputes the buckets from live_notional_rebuild_from() on (the day
+  before the earliest change the ingest manifest or the trades report since the table's last
+  load; macros/incremental_days.sql), and keeps the earlier ones. On Spark: a table.
 -#}
+{{
+    config(
+        materialized='table' if target.type == 'spark' else 'incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ bucket_on_or_after_rebuild_start('bucket_start') }}{% endif %}"
+    )
+}}
+-- depends_on: {{ ref('stg_ingest__manifest') }}
+-- depends_on: {{ ref('int_trades__per_bucket') }}
+{%- set rebuilt = bucket_on_or_after_rebuild_start('bucket_start') if is_incremental() else '(1 = 1)' %}
 with
 
 deltas as (
 
     select * from {{ ref('int_open_interest__deltas') }}
-    where opened_quantity > 0
+    where opened_quantity > 0 and {{ rebuilt }}
 
 ),
 
@@ -35,7 +51,7 @@ tilt as (
 candles as (
 
     select * from {{ ref('int_trades__per_bucket') }}
-    where notional > 0
+    where notional > 0 and {{ rebuilt }}
 
 ),
 
@@ -43,7 +59,7 @@ large_per_bucket as (
 
     select symbol, bucket_number, {{ exact_sum('large_notional', 6) }} as large_notional
     from {{ ref('int_trades__per_bucket_price_bin') }}
-    where large_notional > 0
+    where large_notional > 0 and {{ rebuilt }}
     group by symbol, bucket_number
 
 ),
@@ -51,7 +67,7 @@ large_per_bucket as (
 bins as (
 
     select * from {{ ref('int_trades__per_bucket_price_bin') }}
-    where notional > 0 and quantity > 0
+    where notional > 0 and quantity > 0 and {{ rebuilt }}
 
 ),
 
@@ -143,7 +159,8 @@ positions as (
         sides.entry_price,
         sides.model_opened_quantity * sides.side_share * weights.weight as opened_quantity,
         sides.model_opened_quantity * sides.side_share * weights.weight * sides.entry_price
-            as opened_notional
+            as opened_notional,
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as _loaded_at
 
     from sides
     inner join weights

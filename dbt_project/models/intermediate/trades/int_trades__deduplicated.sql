@@ -65,7 +65,6 @@ deduplicated as (
         traded_at,
         price,
         quantity,
-        notional_usdt,
         taker_side,
         symbol || '/' || cast(trade_date as {{ text_type() }}) as symbol_day,
         cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as _loaded_at

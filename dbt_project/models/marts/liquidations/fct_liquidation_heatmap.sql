@@ -66,6 +66,7 @@ snapshots as (
     select
         windows.symbol,
         windows.timeframe,
+        windows.resolution_buckets,
         cast(floor(timeline.bucket_number / cast(windows.resolution_buckets as double)) as bigint) as slot,
         max(timeline.bucket_number) as snapshot_bucket_number
     from windows
@@ -73,17 +74,21 @@ snapshots as (
         on timeline.symbol = windows.symbol
         and timeline.bucket_number between windows.first_slot * windows.resolution_buckets
             and windows.last_bucket_number
-    group by 1, 2, 3
+    group by 1, 2, 3, 4
 
 ),
 
+{#- Per snapshot (a few thousand rows), what every cell of it shares: the slot's start and the
+    shrink factor exp(L) at the snapshot, computed once here rather than once per cell. #}
 snapshot_values as (
 
     select
         snapshots.*,
+        {{ bucket_number_to_timestamp('snapshots.slot * snapshots.resolution_buckets', var('bucket_minutes')) }}
+            as slot_start,
         timeline.bucket_start as snapshot_at,
         timeline.close as snapshot_close,
-        timeline.cum_log_shrink as snapshot_cum_log_shrink
+        exp(timeline.cum_log_shrink) as snapshot_scale
     from snapshots
     inner join timeline
         on timeline.symbol = snapshots.symbol
@@ -152,16 +157,13 @@ cells as (
         expanded.symbol,
         expanded.model,
         expanded.timeframe,
-        {{ bucket_number_to_timestamp('expanded.slot * expanded.resolution_buckets', var('bucket_minutes')) }}
-            as bucket_start,
+        snapshot_values.slot_start as bucket_start,
         expanded.resolution_minutes,
         snapshot_values.snapshot_at,
         expanded.price_bin,
         expanded.side,
-        expanded.normalized_quantity
-            * exp(snapshot_values.snapshot_cum_log_shrink) as live_quantity,
-        expanded.normalized_quantity
-            * exp(snapshot_values.snapshot_cum_log_shrink)
+        expanded.normalized_quantity * snapshot_values.snapshot_scale as live_quantity,
+        expanded.normalized_quantity * snapshot_values.snapshot_scale
             * snapshot_values.snapshot_close as live_notional
     from expanded
     inner join snapshot_values
