@@ -96,6 +96,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# dbt's words when an incremental model's stored columns differ from what the SQL now selects.
+SCHEMA_CHANGE = "schemas on this incremental model are out of sync"
+
+
+def schema_change_hint(failures) -> str | None:
+    """One line telling what to do when a model's stored columns are from another version."""
+    models = sorted({node.name for node in failures if SCHEMA_CHANGE in (node.message or "")})
+    if not models:
+        return None
+    return (
+        f"the working database holds {', '.join(models)} as an earlier version of the models built "
+        "it (its columns changed): run `liquidationheatmap build --full-refresh` once to rebuild "
+        "from the lake; the served warehouse stays as it is until that build publishes"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     lake = args.lake or settings.lake_path
@@ -135,6 +151,9 @@ def run(args: argparse.Namespace) -> int:
             )
         if outcome.error:
             console.print(f"[red]build: {outcome.error}", highlight=False)
+        hint = schema_change_hint(outcome.failures)
+        if hint:
+            console.print(f"[yellow]{hint}", highlight=False, soft_wrap=True)
         console.print(
             f"[red]build failed after {outcome.seconds:.1f}s; the warehouse {warehouse} is unchanged",
             highlight=False,

@@ -252,3 +252,34 @@ def test_grid_selected_alone_before_its_upstream_catches_up_in_the_next_build(bu
             con.close()
     assert frames[0]["bucket_start"].max() >= datetime(2025, 3, 4)
     pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=False, rtol=1e-9, atol=1e-6)
+
+
+def test_a_model_stored_by_another_version_is_named_with_the_full_refresh_to_run(built, tmp_path, capsys):
+    """An upgrade that changes an incremental model's columns stops dbt (on_schema_change fail); the
+    build names the model and the one command that rebuilds it, and the served warehouse stays."""
+    from liquidationheatmap.cli import main
+
+    lake, warehouse = _copy_of_full_build(built, tmp_path)
+    con = duckdb.connect(str(working_database(warehouse)))
+    try:  # what an earlier version stored: one more column than the model now selects
+        con.execute("alter table int_trades__deduplicated add column notional_usdt double")
+    finally:
+        con.close()
+    served = warehouse.read_bytes()
+    args = [
+        "build",
+        "--lake",
+        str(lake),
+        "--warehouse",
+        str(warehouse),
+        "--select",
+        "int_trades__deduplicated",
+    ]
+
+    assert main(args) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "int_trades__deduplicated as an earlier version" in out
+    assert "liquidationheatmap build --full-refresh" in out
+    assert warehouse.read_bytes() == served
+
+    assert main([*args, "--full-refresh"]) == 0
