@@ -333,7 +333,8 @@ def table_rows(period: PeriodScores, mark: Callable[[str], str], separator: str 
 
 def window_label(period: PeriodScores) -> str:
     if period.window_id == POOLED:
-        return f"{period.window_count} test windows pooled"
+        windows = "window" if period.window_count == 1 else "windows"
+        return f"{period.window_count} test {windows} pooled"
     return f"window {period.window_id} test"
 
 
