@@ -219,14 +219,17 @@
 {#- Predicate for the scoring windows (int_scoring__windows and its cells): `column` (a window
     start t) lies in what this incremental run recomputes. A window [t, t + h) reads the buckets up
     to t + h, so every window that ends after the rebuild start is recomputed: t >= start minus the
-    longest horizon. -#}
-{% macro scoring_window_on_or_after_rebuild_start(column, with_positions=false) -%}
+    longest horizon. `column` may be a bucket start whose window starts `column_lead_minutes` later:
+    the bound then moves back by as much, on the bare column, so DuckDB still skips the row groups
+    of earlier buckets by their min/max (a bound on `column + interval` reads every row group). -#}
+{% macro scoring_window_on_or_after_rebuild_start(column, with_positions=false, column_lead_minutes=0) -%}
   {%- set start = live_notional_rebuild_from(with_positions) -%}
   {%- if start == 'all' -%}
     (1 = 1)
   {%- elif start is none -%}
     (1 = 0)
   {%- else -%}
-    ({{ column }} >= cast('{{ start }}' as timestamp) - to_hours({{ var('score_horizons_hours') | max }}))
+    ({{ column }} >= cast('{{ start }}' as timestamp) - to_hours({{ var('score_horizons_hours') | max }})
+      {%- if column_lead_minutes %} - to_minutes({{ column_lead_minutes }}){% endif %})
   {%- endif -%}
 {%- endmacro %}

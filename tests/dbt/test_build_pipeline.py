@@ -45,7 +45,9 @@ def test_adding_a_day_reloads_only_that_day(built):
         ("int_trades__per_bucket", ["symbol", "bucket_start"]),
         ("int_trades__per_bucket_price_bin", ["symbol", "bucket_number", "price_bin"]),
         ("int_quality__trade_days", ["symbol", "trade_date"]),
+        ("int_quality__dataset_days", ["dataset", "symbol", "lake_date"]),
         ("int_buckets__timeline", ["symbol", "bucket_index"]),
+        ("int_buckets__price_extremes", ["symbol", "span_log2", "bucket_index"]),
         ("int_positions__opened", ["symbol", "model", "bucket_number", "price_bin", "side", "leverage"]),
         (
             "int_positions__liquidation_price",
@@ -74,6 +76,10 @@ def test_adding_a_day_reloads_only_that_day(built):
         ("fct_liquidation_history", ["symbol", "model", "bucket_start", "side"]),
         ("fct_liquidation_heatmap", ["symbol", "model", "timeframe", "bucket_start", "price_bin", "side"]),
         ("int_scoring__live_notional_per_bucket", ["symbol", "model", "bucket_start", "price_bin", "side"]),
+        (
+            "int_scoring__window_map_cells",
+            ["symbol", "window_start", "horizon_hours", "side", "model", "score_bin"],
+        ),
     ],
 )
 def test_incremental_build_equals_full_refresh(built, model, keys):
@@ -84,7 +90,7 @@ def test_incremental_build_equals_full_refresh(built, model, keys):
             frame = con.execute(
                 f"select * exclude (_loaded_at) from {model}"
                 if model.startswith(("int_trades", "int_quality", "int_scoring", "int_positions"))
-                or model == "int_levels__with_lifecycle"
+                or model in ("int_levels__with_lifecycle", "int_buckets__price_extremes")
                 else f"select * from {model}"
             ).df()
         finally:

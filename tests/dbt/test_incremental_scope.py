@@ -283,3 +283,90 @@ def test_a_model_stored_by_another_version_is_named_with_the_full_refresh_to_run
     assert warehouse.read_bytes() == served
 
     assert main([*args, "--full-refresh"]) == 0
+
+
+def test_depth_and_mark_price_profiles_only_the_new_day_and_count_every_day_once(built):
+    """Day 3 came in the second build: int_quality__dataset_days profiled day 3 again (its lake
+    files were ingested since) and kept the first build's days, and the quality mart's bookDepth and
+    markPriceKlines rows are the lake's counts."""
+    con = duckdb.connect(str(working_database(built.incremental)), read_only=True)
+    try:
+        days = con.execute(
+            "select dataset, lake_date, raw_rows, clean_rows, _loaded_at from int_quality__dataset_days "
+            "order by dataset, lake_date"
+        ).fetchall()
+        profile = dict(
+            (r[0], r[1:])
+            for r in con.execute(
+                "select dataset, raw_rows, clean_rows from fct_data_quality "
+                "where dataset in ('bookDepth', 'markPriceKlines')"
+            ).fetchall()
+        )
+        lake_rows = {
+            dataset: con.execute(
+                "select count(*) from read_parquet(?, hive_partitioning = true)",
+                [f"{built.lake}/{dataset}/*/*/*.parquet"],
+            ).fetchone()[0]
+            for dataset in ("bookDepth", "markPriceKlines")
+        }
+    finally:
+        con.close()
+    start = date(2025, 3, 1)
+    for dataset in ("bookDepth", "markPriceKlines"):
+        own = [d for d in days if d[0] == dataset]
+        assert [d[1] for d in own] == [start + timedelta(days=i) for i in range(3)]
+        first_load = own[0][4]
+        assert own[1][4] == first_load < own[2][4]  # day 2 kept, day 3 profiled by the second build
+        assert profile[dataset] == (lake_rows[dataset], sum(d[3] for d in own))
+
+
+def test_sparse_extremes_rewrite_only_the_spans_reaching_the_new_data(built):
+    """The lifecycle's sparse table keeps the rows whose span ends before the rebuild start (the day
+    before the new day) and rewrites the others; equal to the full build (test_build_pipeline)."""
+    con = duckdb.connect(str(working_database(built.incremental)), read_only=True)
+    try:
+        first_changed = con.execute(
+            "select min(bucket_index) from int_buckets__timeline where bucket_start >= '2025-03-02'"
+        ).fetchone()[0]
+        mismatched, kept, rewritten = con.execute(
+            "select count(*) filter (where (bucket_index + pow(2, span_log2) - 1 >= ?)"
+            " <> (_loaded_at = latest)), count(*) filter (where _loaded_at < latest),"
+            " count(*) filter (where _loaded_at = latest) "
+            "from int_buckets__price_extremes, "
+            "(select max(_loaded_at) as latest from int_buckets__price_extremes)",
+            [first_changed],
+        ).fetchone()
+    finally:
+        con.close()
+    assert mismatched == 0
+    assert kept > 0 and rewritten > 0
+
+
+def test_a_scoped_key_test_fails_on_a_duplicate_among_the_new_rows(built, tmp_path):
+    """The incremental build's key tests on the sparse table and the depth profile look at the rows
+    it loaded only, and still see a duplicate among them: the compiled test, run on a copy of the
+    warehouse holding one duplicated new row, fails."""
+    compiled = _compiled_tests(built.incremental)
+    tests = {
+        "int_buckets__price_extremes": compiled[
+            "test.liquidationheatmap.unique_combination_int_buckets__price_extremes_symbol__bucket_index__span_log2"
+        ],
+        "int_quality__dataset_days": compiled[
+            "test.liquidationheatmap.unique_combination_int_quality__dataset_days_dataset__symbol__lake_date"
+        ],
+    }
+    copy = tmp_path / "liquidations.duckdb"
+    shutil.copy(working_database(built.incremental), copy)
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{copy}' as liquidations")
+        for table, sql in tests.items():
+            assert "scoped._loaded_at = cast(" in sql
+            assert con.execute(f"select count(*) from ({sql})").fetchone()[0] == 0
+            con.execute(
+                f"insert into liquidations.main.{table} select * from liquidations.main.{table} "
+                f"where _loaded_at = (select max(_loaded_at) from liquidations.main.{table}) limit 1"
+            )
+            assert con.execute(f"select count(*) from ({sql})").fetchone()[0] == 1
+    finally:
+        con.close()

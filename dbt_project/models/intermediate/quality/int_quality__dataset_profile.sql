@@ -1,6 +1,7 @@
 {#- Per dataset x symbol: raw rows as ingested, rows after deduplication, invalid values and the
     time and value ranges; the numbers behind `liquidationheatmap validate`. aggTrades come from the
-    per-day profile int_quality__trade_days (incremental), so the lake is not rescanned. -#}
+    per-day profile int_quality__trade_days, bookDepth and markPriceKlines from
+    int_quality__dataset_days (both incremental), so the lake's big datasets are not rescanned. -#}
 with
 
 trades_raw as (
@@ -65,35 +66,21 @@ funding as (
 
 ),
 
-book_depth as (
+{#- bookDepth and markPriceKlines from their per-day profile (incremental), like aggTrades. #}
+lake_days as (
 
     select
+        dataset,
         symbol,
-        count(*) as raw_rows,
-        count(distinct cast(snapshot_at as {{ text_type() }}) || '|' || cast(depth_percentage as {{ text_type() }})) as clean_rows,
-        sum(case when depth_notional_usdt < 0 or depth_notional_usdt is null then 1 else 0 end) as invalid_rows,
-        min(snapshot_at) as first_at,
-        max(snapshot_at) as last_at,
-        min(depth_notional_usdt) as min_value,
-        max(depth_notional_usdt) as max_value
-    from {{ ref('stg_binance__book_depth') }}
-    group by symbol
-
-),
-
-mark_price as (
-
-    select
-        symbol,
-        count(*) as raw_rows,
-        count(distinct cast(opened_at as {{ text_type() }}) || '|' || candle_interval) as clean_rows,
-        sum(case when mark_low is null or mark_low <= 0 or mark_high < mark_low then 1 else 0 end) as invalid_rows,
-        min(opened_at) as first_at,
-        max(opened_at) as last_at,
-        min(mark_low) as min_value,
-        max(mark_high) as max_value
-    from {{ ref('stg_binance__mark_price_klines') }}
-    group by symbol
+        cast(sum(raw_rows) as bigint) as raw_rows,
+        cast(sum(clean_rows) as bigint) as clean_rows,
+        cast(sum(invalid_rows) as bigint) as invalid_rows,
+        min(first_at) as first_at,
+        max(last_at) as last_at,
+        min(min_value) as min_value,
+        max(max_value) as max_value
+    from {{ ref('int_quality__dataset_days') }}
+    group by dataset, symbol
 
 ),
 
@@ -125,16 +112,10 @@ profiles as (
     union all
 
     select
-        'bookDepth', symbol, 'depth notional (USDT)',
+        dataset, symbol,
+        case when dataset = 'bookDepth' then 'depth notional (USDT)' else 'mark price (USDT)' end,
         raw_rows, clean_rows, invalid_rows, first_at, last_at, min_value, max_value
-    from book_depth
-
-    union all
-
-    select
-        'markPriceKlines', symbol, 'mark price (USDT)',
-        raw_rows, clean_rows, invalid_rows, first_at, last_at, min_value, max_value
-    from mark_price
+    from lake_days
 
 )
 

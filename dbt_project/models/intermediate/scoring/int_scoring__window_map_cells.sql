@@ -46,7 +46,7 @@ cells as (
     where date_trunc('hour', live.bucket_start + to_minutes({{ var('bucket_minutes') }}))
         = live.bucket_start + to_minutes({{ var('bucket_minutes') }})
         {% if is_incremental() %}
-        and {{ scoring_window_on_or_after_rebuild_start('live.bucket_start + to_minutes(' ~ var('bucket_minutes') ~ ')') }}
+        and {{ scoring_window_on_or_after_rebuild_start('live.bucket_start', column_lead_minutes=var('bucket_minutes')) }}
         {% endif %}
 
 )

@@ -74,7 +74,7 @@ starts as (
     where date_trunc('hour', bucket_start + to_minutes({{ var('bucket_minutes') }}))
         = bucket_start + to_minutes({{ var('bucket_minutes') }})
         {% if is_incremental() %}
-        and {{ scoring_window_on_or_after_rebuild_start('bucket_start + to_minutes(' ~ var('bucket_minutes') ~ ')') }}
+        and {{ scoring_window_on_or_after_rebuild_start('bucket_start', column_lead_minutes=var('bucket_minutes')) }}
         {% endif %}
 
 ),
