@@ -1,7 +1,7 @@
 """A full build in batches of days (macros/full_refresh_batches.sql) stores the same rows as one
 statement over every day.
 
-The session's `full` warehouse (conftest.py) was built with the default batch (30 days: its three
+The session's `full` warehouse (conftest.py) was built with the default batch (7 days: its three
 days in one statement); here the same lake is built again one day per statement.
 """
 
