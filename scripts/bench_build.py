@@ -11,11 +11,12 @@ Two sources of lake (--source):
              manifest: a random-walk mark price, trades, metrics, funding, book depth and truth
              liquidations, no truth positions (see that script); a few seconds a day. The default
              when any size is 60 days or more, so that every size of one run has the same source.
-Each
-build runs in a child process, which reports its own peak resident memory (ru_maxrss: Python, dbt
-and DuckDB together); the warehouse folder's size is sampled during each build (its peak is the
-disk a build needs beside the lake). Simulated and synthetic days are cached in --work; the builds score
-against the lake's truth (the simulation's own, `<work>/<size>/archive/truth`, as `liquidationheatmap
+Each build runs in a child process, which reports its own peak resident memory (ru_maxrss: Python,
+dbt and DuckDB together) and CPU time (user + system, every thread: on a shared machine, where the
+wall time follows the other work, the CPU time is the build's own cost); the warehouse folder's
+size is sampled during each build (its peak is the disk a build needs beside the lake). Simulated
+and synthetic days are cached in --work; the builds score against the lake's truth (the
+simulation's own, `<work>/<size>/archive/truth`, as `liquidationheatmap
 demo` does, or the synthetic liquidations).
 A second table sums the time of every node as dbt reports it: what the models and tests cost
 without the imports, dbt's start-up and its scheduling around them (scripts/bench_dbt_floor.py
@@ -56,6 +57,8 @@ slowest = sorted(outcome.nodes, key=lambda n: -n.seconds)[:8]
 print(json.dumps({"ok": outcome.success, "seconds": time.perf_counter() - began, "dbt": outcome.seconds,
                   "nodes": len(outcome.nodes), "node_seconds": sum(n.seconds for n in outcome.nodes),
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "cpu_seconds": resource.getrusage(resource.RUSAGE_SELF).ru_utime
+                  + resource.getrusage(resource.RUSAGE_SELF).ru_stime,
                   "publish_seconds": outcome.publication.seconds if outcome.publication else 0.0,
                   "publish_written": len(getattr(outcome.publication, "written", ())),
                   "slowest": [[n.name, round(n.seconds, 2)] for n in slowest]}))
@@ -224,9 +227,11 @@ def main() -> int:
             f"({100 * incremental['seconds'] / full['seconds']:.0f} % of full); "
             f"{source} lake {prepared:.0f} s ({lake_mib:,.0f} MiB); {full['nodes']} dbt nodes; "
             f"load average {full['load']:.1f} / {incremental['load']:.1f} / {unchanged['load']:.1f}\n"
-            f"      full: dbt {full['dbt']:.1f} s, slowest {full['slowest'][:4]}\n"
+            f"      full: dbt {full['dbt']:.1f} s, CPU {full['cpu_seconds']:.0f} s, "
+            f"slowest {full['slowest'][:4]}\n"
             f"      incremental: dbt {incremental['dbt']:.1f} s, "
-            f"peak {incremental['peak_mib']:,.0f} MiB, slowest {incremental['slowest'][:4]}\n"
+            f"peak {incremental['peak_mib']:,.0f} MiB, CPU {incremental['cpu_seconds']:.0f} s, "
+            f"slowest {incremental['slowest'][:4]}\n"
             f"      nothing new: {unchanged['seconds']:.1f} s (dbt {unchanged['dbt']:.1f} s), "
             f"slowest {unchanged['slowest'][:4]}\n"
             f"      publishing the served marts: full {full['publish_seconds']:.1f} s, "

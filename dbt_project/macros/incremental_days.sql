@@ -132,7 +132,8 @@
   two lake days. Buckets are therefore grouped by the trades' own day (bucket_date), and an
   incremental run recomputes every bucket day touched by the trades loaded since the model's last
   run, from all trades of that day. The days are written into the SQL as literals
-  (days_loaded_since_last_build), so DuckDB reads only their row groups. A full build reads all.
+  (days_loaded_since_last_build), so DuckDB reads only their row groups. A full build reads all,
+  a batch of days per statement (day_batch_filter, macros/full_refresh_batches.sql).
 #}
 {% macro trades_of_days_to_rebuild(deduplicated_trades) %}
   {%- if is_incremental() %}
@@ -145,6 +146,8 @@
     from {{ deduplicated_trades }}
     {% if is_incremental() %}
     where {{ timestamp_on_symbol_days('symbol', 'traded_at', days_to_rebuild) }}
+    {% else %}
+    where {{ day_batch_filter('traded_at', deduplicated_trades, 'timestamp') }}
     {% endif %}
 {% endmacro %}
 

@@ -36,9 +36,11 @@ trades_to_load as (
 {% else %}
 {#- keeps the manifest in the lineage of full builds too #}
 {%- set manifest_relation = ref('stg_ingest__manifest') %}
+{#- A full build runs a batch of lake days per statement (macros/full_refresh_batches.sql). #}
 trades_to_load as (
 
     select * from trades
+    where {{ day_batch_filter('trade_date', ref('stg_binance__agg_trades')) }}
 
 ),
 {% endif %}
@@ -75,3 +77,8 @@ deduplicated as (
 )
 
 select * from deduplicated
+{#- Stored in id order on DuckDB: the window hands rows back in hash order, and sorted ids and times
+    compress to half the bytes (bit-packed deltas instead of a day's span per value). #}
+{%- if target.type == 'duckdb' %}
+order by symbol, agg_trade_id
+{%- endif %}
