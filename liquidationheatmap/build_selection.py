@@ -68,8 +68,38 @@ def _lake_listing(lake: Path, dataset: str) -> dict[str, list[int]]:
     return dict(sorted(listing.items()))
 
 
+def _loading_manifest_files(lake: Path, listing: dict[str, list[int]]) -> dict[str, list[int]]:
+    """The ingest manifest's files that record a load. A run that found every file unchanged (or
+    only rejected some) writes a manifest file too, but every model and macro reads the manifest's
+    `status = 'loaded'` rows only (incremental_days.sql, test_scope.sql, walk_forward.py), so such a
+    file changes nothing a build makes."""
+    if not listing:
+        return listing
+    import duckdb
+
+    folder = Path(lake) / "_manifest"
+    paths = ", ".join("'" + str(folder / name).replace("'", "''") + "'" for name in listing)
+    try:
+        with duckdb.connect() as con:
+            loading = {
+                Path(name).name
+                for (name,) in con.execute(
+                    f"select filename from read_parquet([{paths}], filename = true, union_by_name = true) "
+                    "where status = 'loaded' group by 1"
+                ).fetchall()
+            }
+    except duckdb.Error:
+        return listing  # unreadable: count every file as a change
+    return {name: value for name, value in listing.items() if name in loading}
+
+
 def lake_listing(lake: Path, datasets: Iterable[str]) -> dict[str, dict[str, list[int]]]:
-    return {dataset: _lake_listing(lake, dataset) for dataset in datasets}
+    """Per dataset, every lake file's size and modification time (the manifest's: its files that
+    record a load)."""
+    listing = {dataset: _lake_listing(lake, dataset) for dataset in datasets}
+    if "_manifest" in listing:
+        listing["_manifest"] = _loading_manifest_files(lake, listing["_manifest"])
+    return listing
 
 
 def code_hashes(dbt_project: Path, root: Path = PROJECT_ROOT) -> dict[str, str]:
@@ -309,13 +339,18 @@ def plan(
         return Plan("the previous build was interrupted: every node")
     changed = _differences(recorded.fingerprint, now.fingerprint)
     if changed:
+        words = {"target": "the dbt target", "lake": "the lake's path"}
         detail = []
         for key in changed:
-            if isinstance(now.fingerprint.get(key), dict) and isinstance(recorded.fingerprint.get(key), dict):
-                detail += _differences(recorded.fingerprint[key], now.fingerprint[key], f"{key} ")
+            if key == "vars":
+                names = _differences(recorded.fingerprint["vars"], now.fingerprint["vars"])
+                detail.append(f"vars ({', '.join(names)})")
+            elif key == "versions":
+                names = _differences(recorded.fingerprint["versions"], now.fingerprint["versions"])
+                detail.append(f"versions ({', '.join(names)})")
             else:
-                detail.append(key)
-        return Plan(f"changed since the build of {recorded.built_at}: {', '.join(detail)}: every node")
+                detail.append(words.get(key, key))
+        return Plan(f"{' and '.join(detail)} changed since the build of {recorded.built_at}: every node")
     code = _differences(recorded.code, now.code)
     global_changes = [path for path in code if path in GLOBAL_FILES]
     if global_changes:

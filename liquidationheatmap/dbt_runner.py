@@ -557,7 +557,7 @@ def _build_locked(
         exclude=exclude,
     )
     if not chosen.run_dbt:
-        _say(console, f"build: {chosen.reason}: 0 nodes, dbt not run")
+        _say(console, f"selection: {chosen.reason}: 0 nodes, dbt not run")
         outcome = DbtOutcome(True, reason=chosen.reason)
         if chosen.publish:
             _write_state(warehouse, "built", pid=me.pid, started_at=me.started_at, command=me.command)
@@ -569,7 +569,7 @@ def _build_locked(
         )
     _say(
         console,
-        f"build: {chosen.reason}"
+        f"selection: {chosen.reason}"
         + (f" -> dbt build --select {' '.join(chosen.select)}" if chosen.complete and chosen.select else ""),
     )
     _write_state(warehouse, "building", pid=me.pid, started_at=me.started_at, command=me.command)

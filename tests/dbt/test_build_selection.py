@@ -16,6 +16,7 @@ import pytest
 from liquidationheatmap import dbt_runner
 from liquidationheatmap.build_selection import plan, read_inputs, state_folder
 from liquidationheatmap.dbt_runner import build_warehouse, copy_warehouse, read_state, working_database
+from liquidationheatmap.ingest import ingest_archive
 
 
 def _served(warehouse: Path) -> dict[str, pd.DataFrame]:
@@ -82,6 +83,9 @@ def test_nothing_new_runs_no_node_and_publishes_nothing(built, tmp_path):
     warehouse = tmp_path / "liquidations.duckdb"
     copy_warehouse(built.incremental, warehouse)
     served = warehouse.stat()
+    # Ingesting the same archive again finds every file unchanged: its manifest file records no load.
+    report = ingest_archive(built.lake.parent / "archive" / "data", built.lake, show_progress=False)
+    assert report.loaded == 0 and report.unchanged > 0
     outcome = build_warehouse(built.lake, warehouse)
     assert outcome.success and outcome.nodes == [] and outcome.publication is None
     assert outcome.reason.startswith("nothing new since the build of "), outcome.reason
