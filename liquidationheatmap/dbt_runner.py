@@ -26,6 +26,15 @@ from pathlib import Path
 from rich.console import Console
 
 from liquidationheatmap.build_lock import BuildLocked, Holder, build_lock, publish_lock
+from liquidationheatmap.build_selection import (
+    current_inputs,
+    forget,
+    plan,
+    rebase,
+    record_complete,
+    record_dirty,
+    state_folder,
+)
 from liquidationheatmap.datasets import TRUTH_DATASETS
 from liquidationheatmap.publish import (
     TEMPORARY_SUFFIX,
@@ -100,6 +109,7 @@ class DbtOutcome:
     seconds: float = 0.0
     error: str | None = None
     publication: Publication | None = None  # what a successful build published
+    reason: str = ""  # why the build ran what it ran (build_selection.plan)
 
     @property
     def failures(self) -> list[NodeOutcome]:
@@ -336,7 +346,12 @@ def remove_stale_files(warehouse: Path) -> list[Path]:
             if candidate.exists():
                 candidate.unlink()
                 removed.append(candidate)
-    for leftover in (state_path(warehouse).with_name(state_path(warehouse).name + ".tmp"),):
+    record = state_folder(warehouse)
+    for leftover in (
+        state_path(warehouse).with_name(state_path(warehouse).name + ".tmp"),
+        record / "inputs.json.tmp",
+        record / "manifest.json.tmp",
+    ):
         leftover.unlink(missing_ok=True)
     # Parquet files a dead build was writing (finished files are renamed from these only once synced).
     for leftover in serving_folder(warehouse).rglob(f"*{TEMPORARY_SUFFIX}"):
@@ -474,12 +489,16 @@ def _build_arguments(
     select: Sequence[str] | None,
     exclude: Sequence[str] | None,
     extra_vars: dict | None,
+    state: Path | None = None,
 ) -> tuple[list[str], dict]:
     """`dbt build`'s arguments and vars, the same on every target: the lake's datasets and truth
-    datasets as vars (the models branch on them), then the caller's."""
+    datasets as vars (the models branch on them), then the caller's. `state`: the folder of the
+    manifest a `state:modified` selector compares with."""
     args = ["build", *(["--full-refresh"] if full_refresh else [])]
     if select:
         args += ["--select", *select]
+    if state is not None:
+        args += ["--state", str(state)]
     if exclude:
         args += ["--exclude", *exclude]
     dbt_vars = {"lake_datasets": present, "truth_datasets": truth_datasets(lake), **(extra_vars or {})}
@@ -524,8 +543,36 @@ def _build_locked(
             f"{previous.get('started_at', '?')}); this build completes it and tests every row",
         )
     incremental = working.exists() and not full_refresh
-    _write_state(warehouse, "building", pid=me.pid, started_at=me.started_at, command=me.command)
     args, dbt_vars = _build_arguments(lake, present, full_refresh, select, exclude, extra_vars)
+    # What changed since the last complete build decides what dbt runs (build_selection.py); the
+    # inputs are read before dbt starts, so a file ingested meanwhile is new to the next build.
+    inputs = current_inputs(lake, warehouse, DBT_PROJECT_DIR, [*present, *truth_datasets(lake)], dbt_vars)
+    chosen = plan(
+        warehouse,
+        working,
+        inputs,
+        previous_state=previous.get("state"),
+        full_refresh=full_refresh,
+        select=select,
+        exclude=exclude,
+    )
+    if not chosen.run_dbt:
+        _say(console, f"selection: {chosen.reason}: 0 nodes, dbt not run")
+        outcome = DbtOutcome(True, reason=chosen.reason)
+        if chosen.publish:
+            _write_state(warehouse, "built", pid=me.pid, started_at=me.started_at, command=me.command)
+            return _publish_outcome(warehouse, working, outcome, memory_limit, me, merge=True)
+        return outcome
+    if chosen.complete and chosen.select:
+        args, dbt_vars = _build_arguments(
+            lake, present, full_refresh, chosen.select, exclude, extra_vars, state=chosen.state
+        )
+    _say(
+        console,
+        f"selection: {chosen.reason}"
+        + (f" -> dbt build --select {' '.join(chosen.select)}" if chosen.complete and chosen.select else ""),
+    )
+    _write_state(warehouse, "building", pid=me.pid, started_at=me.started_at, command=me.command)
     # An incremental build scopes the tests of the big incremental tables to the rows it loaded
     # (dbt_project/macros/test_scope.sql); a full build, or one after an unfinished build, tests all.
     scope = {TEST_SCOPE_ENV: "latest_load" if incremental and not unfinished else "all"}
@@ -544,16 +591,24 @@ def _build_locked(
             target_dir=target_dir_for(warehouse),
             debug_log=debug_log,
         )
+    outcome.reason = chosen.reason
+    # Results of a build that ran part of the project are merged into the kept ones.
+    partial = not (chosen.complete and chosen.select is None)
     reason = " ".join([outcome.error or "", *(n.message for n in outcome.failures)])
     if not outcome.success and is_disk_full(reason):
         # Nothing more is written: the state file still says "building", which is what the next
         # build needs to know (it completes this one and tests every row).
         with contextlib.suppress(OSError):
-            _keep_results(warehouse)
+            _keep_results(warehouse, merge=partial)
         needed = max(size_before, _size(working)) + (warehouse.stat().st_size if warehouse.exists() else 0)
         raise DiskFullError(disk_full_message(working, needed, "a full rebuild of this warehouse"))
+    if not outcome.success and full_refresh:
+        forget(warehouse)  # a failed full refresh: the next build builds every node
+    elif not outcome.success or not chosen.complete:
+        # Nodes this build changed (or failed) outside a complete build: the next build redoes them.
+        record_dirty(warehouse, _touched(outcome))
     if not outcome.success:
-        _keep_results(warehouse)
+        _keep_results(warehouse, merge=partial)
         _write_state(warehouse, "failed", pid=me.pid, started_at=me.started_at, command=me.command)
         if is_disk_full(reason):
             needed = max(size_before, _size(working)) + (
@@ -561,12 +616,30 @@ def _build_locked(
             )
             raise DiskFullError(disk_full_message(working, needed, "a full rebuild of this warehouse"))
         return outcome
+    if chosen.complete:
+        record_complete(warehouse, inputs, target_dir_for(warehouse) / "manifest.json")
     _write_state(warehouse, "built", pid=me.pid, started_at=me.started_at, command=me.command)
     crash_point("dbt:done")
+    return _publish_outcome(warehouse, working, outcome, memory_limit, me, merge=partial)
+
+
+def _touched(outcome: DbtOutcome) -> list[str]:
+    """Models and seeds a build ran, and the tests that did not pass."""
+    return sorted(
+        node.name
+        for node in outcome.nodes
+        if node.status not in ("skipped", "no-op")
+        and (node.resource_type in ("model", "seed", "snapshot") or node.status not in ("success", "pass"))
+    )
+
+
+def _publish_outcome(
+    warehouse: Path, working: Path, outcome: DbtOutcome, memory_limit: str | None, me: Holder, merge: bool
+) -> DbtOutcome:
     try:
-        publication = _publish(warehouse, working, outcome, memory_limit, me)
+        publication = _publish(warehouse, working, outcome, memory_limit, me, merge)
     except PublishError as error:
-        _keep_results(warehouse)
+        _keep_results(warehouse, merge=merge)
         outcome.success = False
         outcome.error = str(error)
         return outcome
@@ -575,7 +648,7 @@ def _build_locked(
 
 
 def _publish(
-    warehouse: Path, working: Path, outcome: DbtOutcome, memory_limit: str | None, me: Holder
+    warehouse: Path, working: Path, outcome: DbtOutcome, memory_limit: str | None, me: Holder, merge: bool
 ) -> Publication:
     """Publish what changed (publish.py), verified, swapped in with the results file under the
     publish lock; then remove the serving files no reader can need any more."""
@@ -605,7 +678,7 @@ def _publish(
             swap_in(publication.path, warehouse)
             publication.path = warehouse
         crash_point("publish:swapped")
-        _keep_results(warehouse)
+        _keep_results(warehouse, merge=merge)
         _record_publication(results, publication)
         _write_state(warehouse, "published", pid=me.pid, started_at=me.started_at, command=me.command)
     # The files of the warehouse just replaced stay for readers that opened it; older ones go.
@@ -685,13 +758,28 @@ def build_results_path(warehouse: Path) -> Path:
     return Path(warehouse).with_name("dbt_build_results.json")
 
 
-def _keep_results(warehouse: Path) -> None:
+def _keep_results(warehouse: Path, merge: bool = False) -> None:
+    """Keep dbt's run_results.json beside the warehouse. A build that ran part of the project
+    (`merge`) keeps the previous results of the nodes it did not run, so the file (and `validate`)
+    always holds the latest verdict of every node."""
     source = target_dir_for(warehouse) / "run_results.json"
-    if source.exists():
-        destination = build_results_path(warehouse)
-        temporary = destination.with_name(destination.name + ".tmp")
+    if not source.exists():
+        return
+    destination = build_results_path(warehouse)
+    temporary = destination.with_name(destination.name + ".tmp")
+    if merge and destination.exists():
+        try:
+            earlier = json.loads(destination.read_text(encoding="utf-8"))
+        except ValueError:
+            earlier = {}
+        latest = json.loads(source.read_text(encoding="utf-8"))
+        ran = {result.get("unique_id") for result in latest.get("results", [])}
+        kept = [r for r in earlier.get("results", []) if r.get("unique_id") not in ran]
+        latest["results"] = kept + latest.get("results", [])
+        temporary.write_text(json.dumps(latest), encoding="utf-8")
+    else:
         shutil.copyfile(source, temporary)
-        os.replace(temporary, destination)
+    os.replace(temporary, destination)
 
 
 def _record_publication(results: Path, publication: Publication) -> None:
@@ -721,6 +809,10 @@ def copy_warehouse(source: Path, destination: Path) -> None:
     for origin, copy in pairs:
         if origin.exists():
             shutil.copy2(origin, copy)
+    if state_folder(source).is_dir():
+        shutil.rmtree(state_folder(destination), ignore_errors=True)
+        shutil.copytree(state_folder(source), state_folder(destination))
+        rebase(destination)
 
 
 def generate_docs(

@@ -32,6 +32,12 @@ that is served. Trades are incremental by day: after ingesting one more day, onl
 again; --full-refresh rebuilds everything from the lake. A build after one that did not finish
 completes it and tests every row.
 
+A build runs only what changed since the last complete build can affect, and says so in one line:
+the staging models of lake datasets with new or re-ingested files and their descendants, dbt's
+state:modified+ for edited project files, everything when a var, dbt_project.yml, profiles.yml or a
+dbt/DuckDB version changed; nothing at all (dbt is not run, nothing is published) when nothing
+changed. The record is <stem>.build_state/ beside the warehouse (docs/build.md).
+
 One build (or `docs`) per warehouse at a time, by an OS lock on <warehouse>.lock that the kernel
 releases when the process ends: a second build waits for the first, naming it, or with --no-wait
 stops at once with exit status 2.
@@ -63,7 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--full-refresh", action="store_true", help="rebuild incremental models from the whole lake"
     )
     parser.add_argument(
-        "--select", nargs="+", default=None, metavar="SELECTOR", help="dbt node selection (default: all)"
+        "--select",
+        nargs="+",
+        default=None,
+        metavar="SELECTOR",
+        help="dbt node selection, passed to dbt as given (default: what changed since the last build)",
     )
     parser.add_argument("--memory-limit", default=None, help="DuckDB memory_limit, e.g. 2GB (default 4GB)")
     parser.add_argument("--threads", type=int, default=None, help="DuckDB and dbt threads (default 2)")

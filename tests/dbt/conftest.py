@@ -32,6 +32,7 @@ class BuiltLake:
     incremental: Path
     loaded_before: dict  # (symbol, trade_date) -> _loaded_at after the first (2-day) build
     loaded_after: dict  # the same after the incremental build
+    added_day: object = None  # the DbtOutcome of the incremental build (what it selected and ran)
 
 
 def _loaded_at(warehouse: Path) -> dict:
@@ -66,7 +67,7 @@ def built(tmp_path_factory) -> BuiltLake:
     full = root / "full" / "liquidations.duckdb"
     third = build_warehouse(lake, full)
     assert third.success, [(n.name, n.message) for n in third.failures] or third.error
-    yield BuiltLake(lake, full, incremental, before, after)
+    yield BuiltLake(lake, full, incremental, before, after, second)
     shutil.rmtree(root, ignore_errors=True)
 
 
