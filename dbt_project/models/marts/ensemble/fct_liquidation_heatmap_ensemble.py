@@ -11,8 +11,16 @@ earlier cell. Same columns as fct_liquidation_heatmap, model = 'ensemble'; resol
 snapshot_at are the timeframe's and bucket's (the same for every model); cells below
 heatmap_min_live_notional_usdt are dropped as in the heatmap mart. The mart's unique test on
 fct_liquidation_heatmap guarantees one row per model and cell.
+
+Incremental (delete+insert by cell, done here): fct_liquidation_heatmap rewrites whole cells (every
+model and side of a slot and price bin), keeps the rest and stamps what it wrote with _loaded_at.
+A run computes again the cells the heatmap wrote since this table's last load, and those whose
+snapshot falls from the earliest in-force time of the weights fitted since then on (all of them
+when the prior, window 0, was fitted again); it deletes those and the cells the heatmap no longer
+holds. With nothing new it writes nothing.
 """
 
+import datetime
 import json
 
 from python_models.ensemble import ENSEMBLE_MODEL
@@ -25,13 +33,63 @@ def _literal(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
+def _changes(weight_rows, last_load) -> tuple[str, str | None]:
+    """(what to compute again: 'all', 'changed' or 'nothing'; the weights' earliest change or None)."""
+    if last_load is None:
+        return "all", None
+    since = f"cast('{last_load:%Y-%m-%d %H:%M:%S.%f}' as timestamp)"
+    count, prior, earliest = (
+        weight_rows.filter(f"_loaded_at > {since}")
+        .aggregate("count(*), bool_or(window_id = 0), min(fitted_to)")
+        .fetchone()
+    )
+    if prior:
+        return "all", None
+    return "changed", None if not count or earliest is None else f"{earliest:%Y-%m-%d %H:%M:%S.%f}"
+
+
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="incremental", incremental_strategy="append", on_schema_change="fail")
     min_notional = float(json.loads(dbt.config.meta_get("heatmap_min_live_notional_usdt")))
     bucket_minutes = int(json.loads(dbt.config.meta_get("bucket_minutes")))
+    # Every dbt.ref on its own line: dbt finds a Python model's dependencies by reading these calls.
     weight_rows = dbt.ref("fct_ensemble_weights")
     heatmap = dbt.ref("fct_liquidation_heatmap")
+    loaded_at = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     weights = in_force_values_sql(weight_rows.project("window_id, model, weight, fitted_to").fetchall())
+    last_load = None
+    if dbt.is_incremental:
+        try:
+            last_load = session.sql(f"select max(_loaded_at) from {dbt.this}").fetchone()[0]
+        except Exception:  # a table of an older version (no _loaded_at): dbt stops on the schema change
+            last_load = None
+    scope, weights_from = _changes(weight_rows, last_load)
+    snapshot_end = f"heatmap.snapshot_at + to_minutes({bucket_minutes})"
+    if scope == "all":
+        if dbt.is_incremental:
+            session.execute(f"delete from {dbt.this}")
+        todo = "true"
+    else:
+        since = f"cast('{last_load:%Y-%m-%d %H:%M:%S.%f}' as timestamp)"
+        todo = f"heatmap._loaded_at > {since}"
+        if weights_from is not None:
+            todo += f" or {snapshot_end} >= cast('{weights_from}' as timestamp)"
+        # The cells to compute again, and those the heatmap no longer holds, go first.
+        heatmap.query(
+            "heatmap",
+            f"""
+            delete from {dbt.this} as stored
+            where not exists (
+                select 1 from heatmap
+                where heatmap.symbol = stored.symbol
+                    and heatmap.timeframe = stored.timeframe
+                    and heatmap.bucket_start = stored.bucket_start
+                    and heatmap.price_bin = stored.price_bin
+                    and heatmap.side = stored.side
+                    and not ({todo})
+            )
+            """,
+        )
     query = f"""
         with weights as ({weights}),
         weighted as (
@@ -44,8 +102,9 @@ def model(dbt, session):
             from heatmap
             inner join weights
                 on weights.model = heatmap.model
-                and heatmap.snapshot_at + to_minutes({bucket_minutes}) >= weights.in_force_from
-                and heatmap.snapshot_at + to_minutes({bucket_minutes}) < weights.in_force_to
+                and {snapshot_end} >= weights.in_force_from
+                and {snapshot_end} < weights.in_force_to
+            where {todo}
         ),
         cells as (
             select
@@ -67,7 +126,8 @@ def model(dbt, session):
             price_bin,
             side,
             live_quantity,
-            live_notional
+            live_notional,
+            cast('{loaded_at:%Y-%m-%d %H:%M:%S.%f}' as timestamp) as _loaded_at
         from cells
         where live_notional >= {min_notional!r}
         order by {KEYS}
