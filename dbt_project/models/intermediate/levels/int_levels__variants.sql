@@ -46,24 +46,31 @@ with
 
 levels as (
 
-    select * from {{ ref('int_levels__with_lifecycle') }} as lifecycle
+    select * from {{ ref('int_levels__with_lifecycle') }}
     {% if rebuild_start is none %}
     where 1 = 0
     {% elif rebuild_start != 'all' %}
-    where lifecycle.opened_at >= cast('{{ rebuild_start }}' as timestamp)
-        or lifecycle.reached_at >= cast('{{ rebuild_start }}' as timestamp)
-        {#- Reached from S on before this run, and no longer (a corrected day): written again. #}
-        or exists (
-            select 1
-            from {{ this }} as stored
-            where stored.reached_at >= cast('{{ rebuild_start }}' as timestamp)
-                and stored.model = lifecycle.model
-                and stored.symbol = lifecycle.symbol
-                and stored.side = lifecycle.side
-                and stored.leverage = lifecycle.leverage
-                and stored.opened_bucket_number = lifecycle.opened_bucket_number
-                and stored.entry_price_bin = lifecycle.entry_price_bin
-        )
+    where opened_at >= cast('{{ rebuild_start }}' as timestamp)
+        or reached_at >= cast('{{ rebuild_start }}' as timestamp)
+
+    union
+
+    {#- Reached from S on before this run, and no longer (a corrected day): written again. #}
+    select lifecycle.*
+    from {{ ref('int_levels__with_lifecycle') }} as lifecycle
+    inner join (
+        select symbol, model, side, leverage, opened_bucket_number, entry_price_bin
+        from {{ this }}
+        where reached_at >= cast('{{ rebuild_start }}' as timestamp)
+            and opened_at < cast('{{ rebuild_start }}' as timestamp)
+    ) as stored
+        on stored.model = lifecycle.model
+        and stored.symbol = lifecycle.symbol
+        and stored.side = lifecycle.side
+        and stored.leverage = lifecycle.leverage
+        and stored.opened_bucket_number = lifecycle.opened_bucket_number
+        and stored.entry_price_bin = lifecycle.entry_price_bin
+    where lifecycle.reached_at is null
     {% endif %}
 
 ),

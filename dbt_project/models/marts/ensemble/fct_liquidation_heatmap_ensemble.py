@@ -12,12 +12,14 @@ snapshot_at are the timeframe's and bucket's (the same for every model); cells b
 heatmap_min_live_notional_usdt are dropped as in the heatmap mart. The mart's unique test on
 fct_liquidation_heatmap guarantees one row per model and cell.
 
-Incremental (delete+insert by cell, done here): fct_liquidation_heatmap rewrites whole cells (every
-model and side of a slot and price bin), keeps the rest and stamps what it wrote with _loaded_at.
-A run computes again the cells the heatmap wrote since this table's last load, and those whose
-snapshot falls from the earliest in-force time of the weights fitted since then on (all of them
-when the prior, window 0, was fitted again); it deletes those and the cells the heatmap no longer
-holds. With nothing new it writes nothing.
+Incremental (delete+insert by cell, done here): fct_liquidation_heatmap keeps, per symbol and
+timeframe, the cells of a range of slots and price bins, rewrites or deletes the rest (every model
+and side alike) and stamps what it wrote with _loaded_at. A run computes again the cells the
+heatmap wrote since this table's last load, and those whose snapshot falls from the earliest
+in-force time of the weights fitted since then on (all of them when the prior, window 0, was
+fitted again); it deletes those and the cells outside the box of the heatmap's earlier rows. With
+nothing new (the heatmap's rows and last write and the weights' last fit as when the latest cells
+were written, `_inputs`) it reads nothing more and writes nothing.
 """
 
 import datetime
@@ -57,12 +59,24 @@ def model(dbt, session):
     heatmap = dbt.ref("fct_liquidation_heatmap")
     loaded_at = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     weights = in_force_values_sql(weight_rows.project("window_id, model, weight, fitted_to").fetchall())
+    # What the stored cells were computed from: the heatmap's rows and last write, the weights' last fit.
+    inputs = "/".join(
+        str(value)
+        for value in (
+            *heatmap.aggregate("count(*), max(_loaded_at)").fetchone(),
+            weight_rows.aggregate("max(_loaded_at)").fetchone()[0],
+        )
+    )
     last_load = None
     if dbt.is_incremental:
         try:
-            last_load = session.sql(f"select max(_loaded_at) from {dbt.this}").fetchone()[0]
+            last_load, last_inputs = session.sql(
+                f"select max(_loaded_at), arg_max(_inputs, _loaded_at) from {dbt.this}"
+            ).fetchone()
         except Exception:  # a table of an older version (no _loaded_at): dbt stops on the schema change
-            last_load = None
+            last_load, last_inputs = None, None
+        if last_load is not None and last_inputs == inputs:
+            return session.sql(f"select * from {dbt.this} limit 0")  # nothing new: nothing to write
     scope, weights_from = _changes(weight_rows, last_load)
     snapshot_end = f"heatmap.snapshot_at + to_minutes({bucket_minutes})"
     if scope == "all":
@@ -74,20 +88,33 @@ def model(dbt, session):
         todo = f"heatmap._loaded_at > {since}"
         if weights_from is not None:
             todo += f" or {snapshot_end} >= cast('{weights_from}' as timestamp)"
-        # The cells to compute again, and those the heatmap no longer holds, go first.
+        # The cells to compute again, and those the heatmap no longer holds, go first. The heatmap
+        # keeps, per (symbol, timeframe), the cells of a range of slots and price bins and rewrites
+        # or deletes the rest; the box around its rows written before lies in that range, so a
+        # cell here inside the box still has its models' rows, and one outside it has none of its
+        # earlier rows left.
+        stale = f"{snapshot_end.replace('heatmap.', 'stored.')} >= cast('{weights_from}' as timestamp)"
         heatmap.query(
             "heatmap",
             f"""
             delete from {dbt.this} as stored
             where not exists (
-                select 1 from heatmap
-                where heatmap.symbol = stored.symbol
-                    and heatmap.timeframe = stored.timeframe
-                    and heatmap.bucket_start = stored.bucket_start
-                    and heatmap.price_bin = stored.price_bin
-                    and heatmap.side = stored.side
-                    and not ({todo})
+                select 1
+                from (
+                    select
+                        symbol, timeframe,
+                        min(bucket_start) as first_start, max(bucket_start) as last_start,
+                        min(price_bin) as lowest_bin, max(price_bin) as highest_bin
+                    from heatmap
+                    where _loaded_at <= {since}
+                    group by symbol, timeframe
+                ) as kept
+                where kept.symbol = stored.symbol
+                    and kept.timeframe = stored.timeframe
+                    and stored.bucket_start between kept.first_start and kept.last_start
+                    and stored.price_bin between kept.lowest_bin and kept.highest_bin
             )
+            {"" if weights_from is None else "or " + stale}
             """,
         )
     query = f"""
@@ -127,7 +154,8 @@ def model(dbt, session):
             side,
             live_quantity,
             live_notional,
-            cast('{loaded_at:%Y-%m-%d %H:%M:%S.%f}' as timestamp) as _loaded_at
+            cast('{loaded_at:%Y-%m-%d %H:%M:%S.%f}' as timestamp) as _loaded_at,
+            {_literal(inputs)} as _inputs
         from cells
         where live_notional >= {min_notional!r}
         order by {KEYS}
