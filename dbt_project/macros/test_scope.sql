@@ -86,9 +86,12 @@
       ~ ' where _loaded_at = ' ~ sql_timestamp_literal(latest) ~ ' group by symbol order by symbol') -%}
   {%- set conditions = [] -%}
   {%- for row in ranges -%}
+    {#- Numbers as they are, timestamps (a heatmap cell's bucket_start) as timestamp literals. -#}
+    {%- set low = row[1] if row[1] is number else sql_timestamp_literal(row[1]) -%}
+    {%- set high = row[2] if row[2] is number else sql_timestamp_literal(row[2]) -%}
     {%- do conditions.append(
         "(scoped.symbol = '" ~ (row[0] | replace("'", "''")) ~ "' and scoped." ~ column
-        ~ " between " ~ row[1] ~ " and " ~ row[2] ~ ")") -%}
+        ~ " between " ~ low ~ " and " ~ high ~ ")") -%}
   {%- endfor -%}
   {{ return('(' ~ (conditions | join(' or ') if conditions else '1 = 0') ~ ')') }}
 {% endmacro %}

@@ -74,6 +74,7 @@ def test_adding_a_day_reloads_only_that_day(built):
         ("fct_data_coverage", ["dataset", "symbol"]),
         ("fct_liquidation_levels", ["symbol", "model", "side", "leverage", "price_bin"]),
         ("fct_liquidation_history", ["symbol", "model", "bucket_start", "side"]),
+        ("int_heatmap__state_intervals", ["symbol", "model", "side", "price_bin", "from_bucket_number"]),
         ("fct_liquidation_heatmap", ["symbol", "model", "timeframe", "bucket_start", "price_bin", "side"]),
         ("int_scoring__live_notional_per_bucket", ["symbol", "model", "bucket_start", "price_bin", "side"]),
         (
@@ -89,8 +90,11 @@ def test_incremental_build_equals_full_refresh(built, model, keys):
         try:
             frame = con.execute(
                 f"select * exclude (_loaded_at) from {model}"
-                if model.startswith(("int_trades", "int_quality", "int_scoring", "int_positions"))
-                or model in ("int_levels__with_lifecycle", "int_buckets__price_extremes")
+                if model.startswith(
+                    ("int_trades", "int_quality", "int_scoring", "int_positions", "int_levels")
+                )
+                or model
+                in ("int_buckets__price_extremes", "int_heatmap__state_intervals", "fct_liquidation_heatmap")
                 else f"select * from {model}"
             ).df()
         finally:

@@ -60,7 +60,7 @@ def _build(raw: Path, truth: Path, warehouse: Path, window_vars: dict) -> Path:
 
 
 # When a model's rows were computed (differs between builds by definition).
-BOOKKEEPING = ("_loaded_at",)
+BOOKKEEPING = ("_loaded_at", "_inputs")
 # Where each model's rows say when they apply: rows before window 2's parameters come into force.
 BEFORE = {
     "int_leverage__learned": "window_id <= 1",

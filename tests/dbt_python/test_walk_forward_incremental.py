@@ -1,9 +1,10 @@
 """The walk-forward models built day by day equal a full build, and keep the windows no new data touches.
 
 Three simulated days with their truth: days 1-2 ingested and built, then day 3 ingested and built
-incrementally; a full build of the same lake beside it. Windows of one day of training and half a
-day of testing (the session's WINDOW_VARS), ensemble weights fitted (not the session's var), so
-every window has its own fitted parameters. Adds three builds of a small market (about a minute).
+incrementally, then built again with nothing new; a full build of the same lake beside it. Windows
+of one day of training and half a day of testing (the session's WINDOW_VARS), ensemble weights
+fitted (not the session's var), so every window has its own fitted parameters. Adds four builds of
+a small market (about a minute and a half).
 """
 
 from __future__ import annotations
@@ -36,8 +37,18 @@ TABLES = (
     "fct_model_scores",
     "fct_liquidation_history_ensemble",
     "fct_liquidation_heatmap_ensemble",
+    "int_heatmap__state_intervals",
+    "fct_liquidation_heatmap",
+    "fct_liquidation_clusters",
 )
-BOOKKEEPING = ["_loaded_at", "_settings"]
+# The levels chain after the lifecycle, incremental from the rebuild start (macros/incremental_levels.sql).
+CHAIN = (
+    "int_levels__variants",
+    "int_heatmap__state_intervals",
+    "fct_liquidation_heatmap",
+    "fct_liquidation_heatmap_ensemble",
+)
+BOOKKEEPING = ["_loaded_at", "_settings", "_inputs"]
 
 
 def _frame(warehouse, table: str) -> pd.DataFrame:
@@ -50,6 +61,12 @@ def _frame(warehouse, table: str) -> pd.DataFrame:
 def _loads(warehouse, table: str) -> dict[int, object]:
     with duckdb.connect(str(working_database(warehouse)), read_only=True) as con:
         return dict(con.sql(f"select window_id, max(_loaded_at) from {table} group by 1").fetchall())
+
+
+def _writes(con, table: str) -> list[tuple]:
+    """Rows per write: per _loaded_at (the zones: per _inputs, the levels they were found in)."""
+    column = "_inputs" if table == "fct_liquidation_clusters" else "_loaded_at"
+    return sorted(con.sql(f"select {column}, count(*) from {table} group by 1").fetchall())
 
 
 @pytest.fixture(scope="module")
@@ -68,23 +85,27 @@ def built(tmp_path_factory, window_vars):
     ingest_archive(raw, lake, start_date=second_day + timedelta(days=1), show_progress=False, workers=1)
     second = build_warehouse(lake, incremental, extra_vars=window_vars)
     assert second.success, [(n.name, n.message) for n in second.failures] or second.error
+    with duckdb.connect(str(working_database(incremental)), read_only=True) as con:
+        written = {table: _writes(con, table) for table in (*CHAIN, "fct_liquidation_clusters")}
+    nothing_new = build_warehouse(lake, incremental, extra_vars=window_vars)
+    assert nothing_new.success, [(n.name, n.message) for n in nothing_new.failures] or nothing_new.error
     full = root / "full" / "liquidations.duckdb"
     third = build_warehouse(lake, full, extra_vars=window_vars, full_refresh=True)
     assert third.success, [(n.name, n.message) for n in third.failures] or third.error
-    yield incremental, full, before
+    yield incremental, full, before, written
     shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.mark.parametrize("table", TABLES)
 def test_a_day_added_gives_what_a_full_build_gives(built, table):
-    incremental, full, _ = built
+    incremental, full, _, _ = built
     left, right = _frame(incremental, table), _frame(full, table)
     assert len(left) == len(right) > 0, table
     pd.testing.assert_frame_equal(left, right, check_exact=False, rtol=1e-9, obj=table)
 
 
 def test_windows_the_new_day_does_not_reach_are_not_fitted_again(built):
-    incremental, _, before = built
+    incremental, _, before, _ = built
     after = {table: _loads(incremental, table) for table in before}
     for table, loads in before.items():
         # Day 3's files change data from day 2 on (the day before their first event): window 1
@@ -94,3 +115,23 @@ def test_windows_the_new_day_does_not_reach_are_not_fitted_again(built):
         assert sorted(after[table]) == [0, 1, 2, 3, 4, 5], table
         assert after[table][0] == loads[0] and after[table][1] == loads[1], table
         assert all(after[table][w] > loads[1] for w in (2, 3, 4, 5)), table
+
+
+def test_the_levels_chain_keeps_what_the_new_day_does_not_change_and_rewrites_nothing_when_nothing_is_new(
+    built,
+):
+    incremental, _, _, written = built
+    with duckdb.connect(str(working_database(incremental)), read_only=True) as con:
+        now = {table: _writes(con, table) for table in written}
+        # A level opened on day 1 and reached on day 3 (after the rebuild start, day 2) ends there.
+        crossed = con.sql(
+            "select count(*) from int_levels__variants"
+            " where opened_at < timestamp '2026-10-02' and reached_at >= timestamp '2026-10-03'"
+        ).fetchone()[0]
+    assert crossed > 0
+    for table in CHAIN:
+        # Day 3 kept the rows of day 1 (written by the first build) and wrote the rest.
+        assert len(written[table]) >= 2, table
+        # The build with nothing new wrote no row.
+        assert now[table] == written[table], table
+    assert now["fct_liquidation_clusters"] == written["fct_liquidation_clusters"]

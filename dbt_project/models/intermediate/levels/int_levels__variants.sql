@@ -18,13 +18,60 @@
 
   On Spark (no dbt Python models outside Databricks) the fit does not run, so learned_leverage is
   left out there and only the opened models' levels are here.
+
+  Incremental (a table on Spark): from the rebuild start S (levels_rebuild_from(): the lifecycle's,
+  or the earliest effective_from of learned windows fitted since the last load). A level opened
+  before S and reached before S is settled, and so are its pieces (a piece closing by itself
+  before S closes first whatever the reach after S). A run deletes the levels opened from S on and
+  writes again those the lifecycle holds now, and replaces (by key: a level's rows, every piece)
+  the levels opened before S that were reached from S on, before this run (the rows here) or now
+  (the lifecycle's): so the work follows the levels the new data opened or reached, not the
+  history, and a level opened long ago and crossed after S ends there.
 -#}
 {%- set learned_enabled = target.type != 'spark' %}
+{%- set level_key = ['symbol', 'model', 'side', 'leverage', 'opened_bucket_number', 'entry_price_bin'] -%}
+{{
+    config(
+        materialized='table' if target.type == 'spark' else 'incremental',
+        incremental_strategy='delete+insert',
+        unique_key=level_key,
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}{% set start = levels_rebuild_from() %}delete from {{ this }} where {% if start == 'all' %}1 = 1{% elif start is none %}1 = 0{% else %}opened_at >= cast('{{ start }}' as timestamp){% endif %}{% endif %}"
+    )
+}}
+-- depends_on: {{ ref('stg_ingest__manifest') }}
+-- depends_on: {{ ref('int_trades__per_bucket') }}
+{%- set rebuild_start = levels_rebuild_from() if is_incremental() else 'all' %}
 with
 
 levels as (
 
     select * from {{ ref('int_levels__with_lifecycle') }}
+    {% if rebuild_start is none %}
+    where 1 = 0
+    {% elif rebuild_start != 'all' %}
+    where opened_at >= cast('{{ rebuild_start }}' as timestamp)
+        or reached_at >= cast('{{ rebuild_start }}' as timestamp)
+
+    union
+
+    {#- Reached from S on before this run, and no longer (a corrected day): written again. #}
+    select lifecycle.*
+    from {{ ref('int_levels__with_lifecycle') }} as lifecycle
+    inner join (
+        select symbol, model, side, leverage, opened_bucket_number, entry_price_bin
+        from {{ this }}
+        where reached_at >= cast('{{ rebuild_start }}' as timestamp)
+            and opened_at < cast('{{ rebuild_start }}' as timestamp)
+    ) as stored
+        on stored.model = lifecycle.model
+        and stored.symbol = lifecycle.symbol
+        and stored.side = lifecycle.side
+        and stored.leverage = lifecycle.leverage
+        and stored.opened_bucket_number = lifecycle.opened_bucket_number
+        and stored.entry_price_bin = lifecycle.entry_price_bin
+    where lifecycle.reached_at is null
+    {% endif %}
 
 ),
 
@@ -66,7 +113,8 @@ opened_models as (
 
     select
         {{ star_except('levels', ['_loaded_at']) }},
-        levels.reached_bucket_number as closed_bucket_number
+        levels.reached_bucket_number as closed_bucket_number,
+        {{ node_loaded_at() }} as _loaded_at
     from levels
 
 ),
@@ -121,7 +169,8 @@ learned_models as (
         case
             when closes_first then opened_bucket_number + lifetime_buckets
             else reached_bucket_number
-        end as closed_bucket_number
+        end as closed_bucket_number,
+        {{ node_loaded_at() }} as _loaded_at
     from pieces
 
 ),

@@ -11,8 +11,18 @@ earlier cell. Same columns as fct_liquidation_heatmap, model = 'ensemble'; resol
 snapshot_at are the timeframe's and bucket's (the same for every model); cells below
 heatmap_min_live_notional_usdt are dropped as in the heatmap mart. The mart's unique test on
 fct_liquidation_heatmap guarantees one row per model and cell.
+
+Incremental (delete+insert by cell, done here): fct_liquidation_heatmap keeps, per symbol and
+timeframe, the cells of a range of slots and price bins, rewrites or deletes the rest (every model
+and side alike) and stamps what it wrote with _loaded_at. A run computes again the cells the
+heatmap wrote since this table's last load, and those whose snapshot falls from the earliest
+in-force time of the weights fitted since then on (all of them when the prior, window 0, was
+fitted again); it deletes those and the cells outside the box of the heatmap's earlier rows. With
+nothing new (the heatmap's rows and last write and the weights' last fit as when the latest cells
+were written, `_inputs`) it reads nothing more and writes nothing.
 """
 
+import datetime
 import json
 
 from python_models.ensemble import ENSEMBLE_MODEL
@@ -25,13 +35,88 @@ def _literal(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
+def _changes(weight_rows, last_load) -> tuple[str, str | None]:
+    """(what to compute again: 'all', 'changed' or 'nothing'; the weights' earliest change or None)."""
+    if last_load is None:
+        return "all", None
+    since = f"cast('{last_load:%Y-%m-%d %H:%M:%S.%f}' as timestamp)"
+    count, prior, earliest = (
+        weight_rows.filter(f"_loaded_at > {since}")
+        .aggregate("count(*), bool_or(window_id = 0), min(fitted_to)")
+        .fetchone()
+    )
+    if prior:
+        return "all", None
+    return "changed", None if not count or earliest is None else f"{earliest:%Y-%m-%d %H:%M:%S.%f}"
+
+
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="incremental", incremental_strategy="append", on_schema_change="fail")
     min_notional = float(json.loads(dbt.config.meta_get("heatmap_min_live_notional_usdt")))
     bucket_minutes = int(json.loads(dbt.config.meta_get("bucket_minutes")))
+    # Every dbt.ref on its own line: dbt finds a Python model's dependencies by reading these calls.
     weight_rows = dbt.ref("fct_ensemble_weights")
     heatmap = dbt.ref("fct_liquidation_heatmap")
+    loaded_at = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     weights = in_force_values_sql(weight_rows.project("window_id, model, weight, fitted_to").fetchall())
+    # What the stored cells were computed from: the heatmap's rows and last write, the weights' last fit.
+    inputs = "/".join(
+        str(value)
+        for value in (
+            *heatmap.aggregate("count(*), max(_loaded_at)").fetchone(),
+            weight_rows.aggregate("max(_loaded_at)").fetchone()[0],
+        )
+    )
+    last_load = None
+    if dbt.is_incremental:
+        try:
+            last_load, last_inputs = session.sql(
+                f"select max(_loaded_at), arg_max(_inputs, _loaded_at) from {dbt.this}"
+            ).fetchone()
+        except Exception:  # a table of an older version (no _loaded_at): dbt stops on the schema change
+            last_load, last_inputs = None, None
+        if last_load is not None and last_inputs == inputs:
+            return session.sql(f"select * from {dbt.this} limit 0")  # nothing new: nothing to write
+    scope, weights_from = _changes(weight_rows, last_load)
+    snapshot_end = f"heatmap.snapshot_at + to_minutes({bucket_minutes})"
+    if scope == "all":
+        if dbt.is_incremental:
+            session.execute(f"delete from {dbt.this}")
+        todo = "true"
+    else:
+        since = f"cast('{last_load:%Y-%m-%d %H:%M:%S.%f}' as timestamp)"
+        todo = f"heatmap._loaded_at > {since}"
+        if weights_from is not None:
+            todo += f" or {snapshot_end} >= cast('{weights_from}' as timestamp)"
+        # The cells to compute again, and those the heatmap no longer holds, go first. The heatmap
+        # keeps, per (symbol, timeframe), the cells of a range of slots and price bins and rewrites
+        # or deletes the rest; the box around its rows written before lies in that range, so a
+        # cell here inside the box still has its models' rows, and one outside it has none of its
+        # earlier rows left.
+        stale = f"{snapshot_end.replace('heatmap.', 'stored.')} >= cast('{weights_from}' as timestamp)"
+        heatmap.query(
+            "heatmap",
+            f"""
+            delete from {dbt.this} as stored
+            where not exists (
+                select 1
+                from (
+                    select
+                        symbol, timeframe,
+                        min(bucket_start) as first_start, max(bucket_start) as last_start,
+                        min(price_bin) as lowest_bin, max(price_bin) as highest_bin
+                    from heatmap
+                    where _loaded_at <= {since}
+                    group by symbol, timeframe
+                ) as kept
+                where kept.symbol = stored.symbol
+                    and kept.timeframe = stored.timeframe
+                    and stored.bucket_start between kept.first_start and kept.last_start
+                    and stored.price_bin between kept.lowest_bin and kept.highest_bin
+            )
+            {"" if weights_from is None else "or " + stale}
+            """,
+        )
     query = f"""
         with weights as ({weights}),
         weighted as (
@@ -44,8 +129,9 @@ def model(dbt, session):
             from heatmap
             inner join weights
                 on weights.model = heatmap.model
-                and heatmap.snapshot_at + to_minutes({bucket_minutes}) >= weights.in_force_from
-                and heatmap.snapshot_at + to_minutes({bucket_minutes}) < weights.in_force_to
+                and {snapshot_end} >= weights.in_force_from
+                and {snapshot_end} < weights.in_force_to
+            where {todo}
         ),
         cells as (
             select
@@ -67,7 +153,9 @@ def model(dbt, session):
             price_bin,
             side,
             live_quantity,
-            live_notional
+            live_notional,
+            cast('{loaded_at:%Y-%m-%d %H:%M:%S.%f}' as timestamp) as _loaded_at,
+            {_literal(inputs)} as _inputs
         from cells
         where live_notional >= {min_notional!r}
         order by {KEYS}

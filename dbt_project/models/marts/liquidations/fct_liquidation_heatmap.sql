@@ -8,7 +8,28 @@
   than the data show the data that exists. Cells outside the window's price range widened by
   heatmap_price_range_fraction, or below heatmap_min_live_notional_usdt, are left out, which
   keeps the table bounded: at most (span / resolution) x bins x 2 models x 2 sides per timeframe.
+
+  Incremental (a table on Spark): a run keeps the cells of the time slots that end before the
+  rebuild start (levels_rebuild_from(), as int_heatmap__state_intervals) whose bins lie in a price
+  range the new window's range contains (heatmap_kept_cells, macros/incremental_levels.sql), and
+  computes the rest of each window: the slots from the rebuild start on, and in the earlier slots
+  only the bins the window's range gained. The slots that left a window, and the bins it lost, are
+  deleted. So adding a day costs the day's slots, not the year a timeframe spans; with nothing new
+  the run writes nothing.
 -#}
+{{
+    config(
+        materialized='table' if target.type == 'spark' else 'incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}{{ heatmap_delete_outside_kept_cells() }}{% endif %}"
+    )
+}}
+-- depends_on: {{ ref('stg_ingest__manifest') }}
+-- depends_on: {{ ref('int_trades__per_bucket') }}
+{% if target.type != 'spark' %}-- depends_on: {{ ref('int_leverage__learned') }}{% endif %}
+{%- set rebuild_start = levels_rebuild_from() if is_incremental() else 'all' %}
+{%- set kept = heatmap_kept_slots(rebuild_start) %}
 with
 
 timeframes as (
@@ -38,7 +59,16 @@ latest as (
 
     select symbol, max(bucket_number) as last_bucket_number
     from timeline
+    {% if rebuild_start is none %}
+    where 1 = 0
+    {% endif %}
     group by symbol
+
+),
+
+kept as (
+
+    {{ heatmap_kept_cells(kept, rebuild_start) }}
 
 ),
 
@@ -112,7 +142,7 @@ price_windows as (
 
 ),
 
-{#- Each interval covers the slots whose snapshot can fall inside [from, to). #}
+{#- Each interval covers the slots whose snapshot can fall inside [from, to): those not kept. #}
 slot_ranges as (
 
     select
@@ -128,16 +158,49 @@ slot_ranges as (
             cast(floor((coalesce(intervals.to_bucket_number, windows.last_bucket_number + 1) - 1)
                 / cast(windows.resolution_buckets as double)) as bigint),
             windows.last_slot
-        ) as last_covered_slot
+        ) as last_covered_slot,
+        coalesce(kept.kept_from_slot, windows.first_slot) as kept_from_slot,
+        coalesce(kept.kept_to_slot, windows.first_slot) as kept_to_slot,
+        coalesce(intervals.price_bin between kept.safe_low and kept.safe_high, false) as in_kept_range
     from intervals
     inner join windows
         on windows.symbol = intervals.symbol
     inner join price_windows
         on price_windows.symbol = windows.symbol
         and price_windows.timeframe = windows.timeframe
+    left join kept
+        on kept.symbol = windows.symbol
+        and kept.timeframe = windows.timeframe
     where (intervals.to_bucket_number is null
             or intervals.to_bucket_number > windows.first_slot * windows.resolution_buckets)
         and intervals.price_bin between price_windows.lowest_price and price_windows.highest_price
+        {#- Only intervals reaching a slot that is not kept. #}
+        and (kept.kept_to_slot is null
+            or intervals.to_bucket_number is null
+            or intervals.to_bucket_number > kept.kept_to_slot * windows.resolution_buckets
+            or intervals.from_bucket_number < kept.kept_from_slot * windows.resolution_buckets
+            or not (intervals.price_bin between kept.safe_low and kept.safe_high))
+
+),
+
+{#- The slots of each interval that are computed: from the kept slots' end on; before it, the
+    slots of a bin outside the kept range, and those before the kept slots. #}
+covered_slots as (
+
+    select *, greatest(first_covered_slot, kept_to_slot) as low_slot, last_covered_slot as high_slot
+    from slot_ranges
+
+    union all
+
+    select *, first_covered_slot as low_slot, least(last_covered_slot, kept_to_slot - 1) as high_slot
+    from slot_ranges
+    where not in_kept_range
+
+    union all
+
+    select *, first_covered_slot as low_slot, least(last_covered_slot, kept_from_slot - 1) as high_slot
+    from slot_ranges
+    where in_kept_range
 
 ),
 
@@ -145,9 +208,9 @@ expanded as (
 
     select
         *,
-        {{ integer_series('first_covered_slot', 'last_covered_slot') }} as slot
-    from slot_ranges
-    where first_covered_slot <= last_covered_slot
+        {{ integer_series('low_slot', 'high_slot') }} as slot
+    from covered_slots
+    where low_slot <= high_slot
 
 ),
 
@@ -186,6 +249,7 @@ select
     price_bin,
     side,
     live_quantity,
-    live_notional
+    live_notional,
+    {{ node_loaded_at() }} as _loaded_at
 from cells
 where live_notional >= {{ var('heatmap_min_live_notional_usdt') }}
