@@ -25,13 +25,7 @@ import json
 import pandas as pd
 
 from python_models.ensemble import fit_weights, grid_step, normalise_weights
-from python_models.walk_forward import (
-    PRIOR_WINDOW,
-    changed_since,
-    settings_key,
-    stored_state,
-    windows_to_compute,
-)
+from python_models.walk_forward import PRIOR_WINDOW, plan_windows, settings_key
 
 COLUMNS = [
     "window_id",
@@ -140,35 +134,22 @@ def model(dbt, session):
             "ensemble_weights_source = fit needs a train span (int_scoring__periods is empty: the built "
             "range is shorter than one score_window_train_days)"
         )
-    stored = None
-    changed = "all"
-    unreadable = False
-    if dbt.is_incremental:
-        stored, last_load = stored_state(session, dbt.this, "fitted_from", "fitted_to")
-        # A table this version cannot read (an older build's): start over (dbt stops on the schema
-        # change first and asks for --full-refresh).
-        unreadable = stored is None
-        changed = changed_since(manifest, per_bucket, last_load, exclude=("positions",))
-    fitted_stored = None if stored is None else stored[stored["window_id"] != PRIOR_WINDOW]
-    todo, wipe = windows_to_compute(
+    plan = plan_windows(
+        session,
+        dbt.this,
         windows,
-        fitted_stored,
+        is_incremental=dbt.is_incremental,
         settings=settings,
-        changed_from=changed,
         span_start="fitted_from",
         span_end="fitted_to",
+        manifest=manifest,
+        per_bucket=per_bucket,
+        exclude=("positions",),
+        window_zero="prior",
     )
-    if stored is not None and not (stored["window_id"] == PRIOR_WINDOW).any():
-        wipe = True
-    if dbt.is_incremental and unreadable:
-        wipe = True
-    if wipe:
-        session.execute(f"delete from {dbt.this}")
-        todo = [int(w) for w in windows["window_id"]]
     spans = {int(w.window_id): (w.fitted_from, w.fitted_to) for w in windows.itertuples()}
     rows = []
-    plan = ([PRIOR_WINDOW] if stored is None or wipe else []) + list(todo)
-    for window_id in plan:
+    for window_id in ([PRIOR_WINDOW] if plan.fresh else []) + plan.todo:
         # The window's train span (null for the prior), whatever the weights came from.
         start, end = spans.get(window_id, (None, None))
         truth_notional = None
