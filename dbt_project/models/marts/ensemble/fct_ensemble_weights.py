@@ -8,7 +8,11 @@ weights in force before the first fit (the seed, or the var). weight_source:
   [t, t + horizon) that lie inside it (int_scoring__windows), the variants' maps at t
   (int_scoring__window_map_cells) and the true liquidations of those windows
   (int_scoring__window_truth_cells), maximising the path-conditioned overlap at the shortest
-  horizon. Nothing after the train span is read, so the window's test scores are out of sample;
+  horizon: the grid argmax is bagged over 200 day-block bootstrap resamples of the train days (the
+  mean of the resamples' argmaxes), and the bagged mix is kept only when it is at least as good as
+  the best single variant on the whole train span and in at least half of the resamples, otherwise
+  that variant gets weight 1 (the fallback; on one train day the plain argmax). Nothing after the
+  train span is read, so the window's test scores are out of sample;
 - `seed`: the `ensemble_weights` seed, when it has a row for every variant;
 - `equal`: equal weights, when the seed does not know every variant (a new variant).
 `ensemble_weights_source` = auto fits when the train span holds judged true liquidations, else
