@@ -273,6 +273,7 @@ def fit_weights(
 # --- Tempering with a flat map (docs/model_scoring.md "Tempered with a flat map") -----------------
 FLAT_MODEL = "flat"
 TEMPERED_SUFFIX = "_tempered"
+TEMPERED_MODEL = ENSEMBLE_MODEL + TEMPERED_SUFFIX
 REACH_COLUMNS = ["symbol", "window_start", "side", "reach_low", "reach_high"]
 
 
@@ -389,3 +390,37 @@ def fit_temper(
         return 0.0  # nothing to mix
     weights = fit_weights(windows, cells, truth_cells, step=step, draws=draws, seed=seed)
     return float(weights[FLAT_MODEL])
+
+
+def reach_mass(session, live, symbols, reach: pd.DataFrame, *, bucket_minutes: int, bin_multiple: int = 1):
+    """Per (symbol, window_start, side, model): the map's live notional at t on the reach bins.
+
+    ``live``: a DuckDB relation of int_scoring__live_notional_per_bucket (symbol, model,
+    bucket_start, side, price_bin, live_notional; the map at t is the bucket ending at t, as in
+    int_scoring__window_map_cells); ``symbols``: int_symbols__settings (symbol, price_bin_size);
+    ``reach``: reach_bins. Computed in DuckDB; returns a pandas frame (symbol, window_start, side,
+    model, value).
+    """
+    columns = ["symbol", "window_start", "side", "model", "value"]
+    if reach.empty:
+        return pd.DataFrame(columns=columns)
+    first, last = reach["window_start"].min(), reach["window_start"].max()
+    step = f"to_minutes({int(bucket_minutes)})"
+    bins = session.from_df(reach[REACH_COLUMNS]).set_alias("r")
+    joined = (
+        live.filter(f"bucket_start + {step} between '{pd.Timestamp(first)}' and '{pd.Timestamp(last)}'")
+        .set_alias("live")
+        .join(symbols.project("symbol as settings_symbol, price_bin_size"), "live.symbol = settings_symbol")
+        .join(
+            bins,
+            f"live.symbol = r.symbol and live.side = r.side and live.bucket_start + {step} = r.window_start",
+        )
+    )
+    score_bin = f"cast(floor(round(price_bin / price_bin_size) / {int(bin_multiple)}) as bigint)"
+    keys = "r.symbol, r.window_start, r.side, live.model"
+    out = (
+        joined.filter(f"{score_bin} between reach_low and reach_high")
+        .aggregate(f"{keys}, sum(live_notional) as value", keys)
+        .df()
+    )
+    return out[columns]
