@@ -112,8 +112,6 @@ def _model_order(name: str) -> tuple[int, int, str]:
         return (0, MODEL_FIRST.index(name), name)
     if name == "ensemble":
         return (2, 0, name)
-    if name == "ensemble_tempered":
-        return (2, 1, name)
     return (1, 0, name)
 
 

@@ -273,7 +273,6 @@ def fit_weights(
 # --- Tempering with a flat map (docs/model_scoring.md "Tempered with a flat map") -----------------
 FLAT_MODEL = "flat"
 TEMPERED_SUFFIX = "_tempered"
-TEMPERED_MODEL = ENSEMBLE_MODEL + TEMPERED_SUFFIX
 REACH_COLUMNS = ["symbol", "window_start", "side", "reach_low", "reach_high"]
 
 

@@ -123,7 +123,7 @@ def _goals(report) -> str:
     for period in report.periods:
         if period.period != "test":
             continue
-        singles = [m for m in period.models if m not in ("ensemble", "ensemble_tempered")]
+        singles = [m for m in period.models if m != "ensemble"]
         skills = {m: period.value(m, "skill") for m in singles}
         skills = {m: v for m, v in skills.items() if v is not None}
         if not skills:
@@ -142,13 +142,6 @@ def _goals(report) -> str:
             text += "–"
         else:
             text += f"{ensemble:.2f} (" + ("met" if ensemble >= skills[best] - 1e-9 else "NOT met") + ")"
-        tempered = period.value("ensemble_tempered", "skill")
-        if tempered is not None:
-            text += (
-                f", ensemble tempered {tempered:.2f} ("
-                + ("met" if tempered >= skills[best] - 1e-9 else "NOT met")
-                + ")"
-            )
         parts.append(text)
     return "; ".join(parts)
 

@@ -228,7 +228,6 @@ def test_only_the_oracle_reads_the_true_positions(scored_build):
 
     model_marts = [uid for uid, node in nodes.items() if node["name"].startswith("fct_liquidation_")]
     model_marts.append("model.liquidationheatmap.fct_ensemble_weights")
-    model_marts.append("model.liquidationheatmap.fct_ensemble_temper")
     assert len(model_marts) >= 7
     for uid in model_marts:
         upstream = ancestors(uid, set())
@@ -268,7 +267,6 @@ def test_the_new_dbt_tests_ran_and_passed(scored_build):
     for model in (
         "fct_liquidation_clusters",
         "fct_ensemble_weights",
-        "fct_ensemble_temper",
         "fct_liquidation_levels_ensemble",
         "fct_liquidation_heatmap_ensemble",
         "fct_liquidation_history_ensemble",
@@ -307,80 +305,3 @@ def test_score_prints_the_pooled_headline_the_latest_window_and_the_history(scor
     assert "· 4 h ·" in terminal and "· 1 h ·" not in terminal and "bootstrap interval" in terminal
     assert "window 1 test" in terminal and "history of windows" in terminal
     assert main(["score", "--warehouse", str(scored_build.warehouse), "--window", "x"]) == 2
-
-
-def test_the_tempered_ensemble_is_scored_with_the_share_and_reach_fitted_on_its_train_span(db):
-    """int_scoring__placement's ensemble_tempered rows are (1 - a) x ensemble + a x its flat map
-    with window k's flat_share and reach (fct_ensemble_temper), recomputed here by hand."""
-    from python_models.ensemble import TEMPERED_MODEL, combine, flat_cells, reach_bins, reach_mass
-    from python_models.scoring import placement_by_window
-
-    temper = db.sql("select * from fct_ensemble_temper").df()
-    assert set(temper["window_id"]) == set(
-        db.sql("select window_id from int_scoring__periods").df()["window_id"]
-    ) | {0}
-    assert (temper.loc[temper["window_id"] == 0, "flat_share"] == 0).all()
-    assert temper["flat_share"].between(0, 1).all()
-    assert temper.loc[temper["window_id"] > 0, "reach_pct"].gt(0).all()
-    # The reach is the largest 1 h excursion of the train span: at least the largest start-to-edge
-    # distance of one of its windows.
-    window_id = 1
-    start, end = db.sql(
-        "select period_start, period_end from int_scoring__periods"
-        f" where period = 'test' and window_id = {window_id}"
-    ).fetchone()
-    inside = f"window_start >= '{start}' and window_end <= '{end}'"
-    windows = db.sql(
-        "select symbol, window_start, horizon_hours, side, start_price, score_bin_size, low_bin, high_bin "
-        f"from int_scoring__windows where {inside}"
-    ).df()
-    keys = ["symbol", "window_start", "horizon_hours", "side", "score_bin"]
-    span = f"window_start >= '{start}' and window_start + to_hours(cast(horizon_hours as integer)) <= '{end}'"
-    cells = db.sql(
-        f"select {', '.join(keys)}, model, live_notional as value"
-        f" from int_scoring__window_map_cells where {span}"
-    ).df()
-    truth = db.sql(
-        f"select {', '.join(keys)}, liquidated_notional from int_scoring__window_truth_cells where {span}"
-    ).df()
-    weights = dict(
-        db.sql(f"select model, weight from fct_ensemble_weights where window_id = {window_id}").fetchall()
-    )
-    ensemble = combine({m: cells[cells["model"] == m] for m in weights}, weights, keys=keys, value="value")
-    mine = temper[temper["window_id"] == window_id]
-    share = float(mine["flat_share"].iloc[0])
-    reach = {(r.symbol, r.side): r.reach_pct for r in mine.itertuples()}
-    bins = reach_bins(windows, reach)
-    mass = reach_mass(
-        db,
-        db.table("int_scoring__live_notional_per_bucket"),
-        db.table("int_symbols__settings"),
-        bins,
-        bucket_minutes=5,
-    )
-    mass = mass[mass["model"].isin(list(weights))]
-    mass = (
-        mass.assign(value=mass["value"] * mass["model"].map(weights))
-        .groupby(["symbol", "window_start", "side"], as_index=False)["value"]
-        .sum()
-    )
-    flat = flat_cells(windows, bins, mass)
-    assert len(flat) > 0
-    mix = {"map": 1 - share, "flat": share} if share < 1 else {"map": 0.0, "flat": 1.0}
-    tempered = combine({"map": ensemble, "flat": flat}, mix, keys=keys, value="value", model=TEMPERED_MODEL)
-    expected = placement_by_window(windows, tempered, truth).sort_values(keys[:4], ignore_index=True)
-    built = (
-        db.sql(
-            "select * from int_scoring__placement"
-            f" where window_id = {window_id} and model = '{TEMPERED_MODEL}'"
-        )
-        .df()
-        .sort_values(keys[:4], ignore_index=True)
-    )
-    assert len(built) == len(expected) > 0
-    assert built["overlap"].to_numpy() == pytest.approx(expected["overlap"].to_numpy(), rel=1e-9)
-    scored = {
-        row[0]
-        for row in db.sql("select distinct model from fct_model_scores where metric = 'skill'").fetchall()
-    }
-    assert TEMPERED_MODEL in scored

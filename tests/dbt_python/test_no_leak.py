@@ -39,7 +39,6 @@ MODEL_TABLES = (
     "fct_liquidation_history",
     "fct_liquidation_heatmap",
     "fct_ensemble_weights",
-    "fct_ensemble_temper",
     "fct_liquidation_levels_ensemble",
     "fct_liquidation_history_ensemble",
     "fct_liquidation_heatmap_ensemble",
@@ -66,7 +65,6 @@ BOOKKEEPING = ("_loaded_at",)
 BEFORE = {
     "int_leverage__learned": "window_id <= 1",
     "fct_ensemble_weights": "window_id <= 1",
-    "fct_ensemble_temper": "window_id <= 1",
     "int_levels__variants": "opened_at < '{cut}'",
     "fct_liquidation_history": "bucket_start < '{cut}'",
     "fct_liquidation_history_ensemble": "bucket_start < '{cut}'",

@@ -4,7 +4,15 @@ import pandas as pd
 import pytest
 from placement_world import BIN, PRICE, SYMBOL, cells, start, truth, windows
 
-from python_models.ensemble import FLAT_MODEL, combine, fit_temper, flat_cells, reach_bins, reach_pct
+from python_models.ensemble import (
+    FLAT_MODEL,
+    combine,
+    fit_temper,
+    flat_cells,
+    reach_bins,
+    reach_mass,
+    reach_pct,
+)
 from python_models.scoring import placement_by_window
 
 KEYS = ["symbol", "window_start", "horizon_hours", "side", "score_bin"]
@@ -131,3 +139,24 @@ def test_fit_sees_only_the_windows_it_is_given():
     # while on all ten hours the flat later truth moves the share up
     assert fit_temper(frame, model, flat, judged_later) > a
     assert PRICE / BIN == 100  # the world's price sits in bin 100
+
+
+def test_reach_mass_sums_the_map_at_t_on_the_reach_bins_in_duckdb():
+    import duckdb
+
+    con = duckdb.connect()
+    # bins of 10 USDT; the map at t = 01:00 is the bucket 00:55-01:00; one row inside the reach
+    # (995 -> bin 99), one outside (500), one of another bucket (ignored)
+    con.execute(
+        "create table live as select * from (values"
+        " ('BTCUSDT', 'm', timestamp '2026-10-01 00:55', 'long', 995.0, 5.0),"
+        " ('BTCUSDT', 'm', timestamp '2026-10-01 00:55', 'long', 500.0, 7.0),"
+        " ('BTCUSDT', 'm', timestamp '2026-10-01 00:50', 'long', 995.0, 11.0))"
+        " as t(symbol, model, bucket_start, side, price_bin, live_notional)"
+    )
+    con.execute("create table settings as select 'BTCUSDT' as symbol, 10.0 as price_bin_size")
+    frame = windows([(1, "long", 98, 100)])
+    bins = reach_bins(frame, {(SYMBOL, "long"): 3.0})
+    out = reach_mass(con, con.table("live"), con.table("settings"), bins, bucket_minutes=5)
+    assert out[["model", "value"]].to_dict("list") == {"model": ["m"], "value": [5.0]}
+    assert out["window_start"].tolist() == [start(1)]

@@ -20,7 +20,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from python_models.ensemble import ENSEMBLE_MODEL, TEMPERED_MODEL, combine, flat_cells, reach_bins, reach_mass
+from python_models.ensemble import ENSEMBLE_MODEL, combine
 from python_models.scoring import ORACLE, placement_by_window, reference_cells
 from python_models.walk_forward import plan_windows, settings_key
 
@@ -48,24 +48,7 @@ def _inside(start, end) -> str:
     return f"window_start >= '{start}' and window_start + to_hours(cast(horizon_hours as integer)) <= '{end}'"
 
 
-def _tempered(tempering, ensemble: pd.DataFrame, windows: pd.DataFrame, weights: dict) -> pd.DataFrame:
-    """The tempered ensemble (fct_ensemble_temper): (1 - a) x ensemble + a x its flat map, with the
-    flat share a and the reach fitted on this window's train span."""
-    session, live, symbols, (share, reach), options = tempering
-    bins = reach_bins(windows, reach)
-    mass = reach_mass(session, live, symbols, bins, **options)
-    mass = mass[mass["model"].isin(list(weights))]
-    mass = (
-        mass.assign(value=mass["value"] * mass["model"].map(weights))
-        .groupby(["symbol", "window_start", "side"], as_index=False)["value"]
-        .sum()
-    )
-    flat = flat_cells(windows, bins, mass)
-    mix = {"map": 1.0 - share, "flat": share} if share < 1 else {"map": 0.0, "flat": 1.0}
-    return combine({"map": ensemble, "flat": flat}, mix, keys=CELL_KEYS, value="value", model=TEMPERED_MODEL)
-
-
-def _placement(refs, weights: dict, proximity_scale_pct: float, start, end, tempering=None) -> pd.DataFrame:
+def _placement(refs, weights: dict, proximity_scale_pct: float, start, end) -> pd.DataFrame:
     window_rows, map_cells, oracle_cells, truth_cells = refs
     inside = _inside(start, end)
     windows = window_rows.filter(inside).project(WINDOWS).df()
@@ -75,10 +58,7 @@ def _placement(refs, weights: dict, proximity_scale_pct: float, start, end, temp
     frames = {name: cells[cells["model"] == name] for name in weights}
     parts = [cells]
     if weights:
-        ensemble = combine(frames, weights, keys=CELL_KEYS, value="value", model=ENSEMBLE_MODEL)
-        parts.append(ensemble)
-        if tempering is not None:
-            parts.append(_tempered(tempering, ensemble, windows, weights))
+        parts.append(combine(frames, weights, keys=CELL_KEYS, value="value", model=ENSEMBLE_MODEL))
     parts += [oracle.assign(model=ORACLE), reference_cells(windows, proximity_scale_pct=proximity_scale_pct)]
     maps = (
         pd.concat([p for p in parts if not p.empty], ignore_index=True)
@@ -104,9 +84,6 @@ def model(dbt, session):
     # Every dbt.ref on its own line: dbt finds a Python model's dependencies by reading these calls.
     periods = dbt.ref("int_scoring__periods")
     weight_rows = dbt.ref("fct_ensemble_weights")
-    temper_rows = dbt.ref("fct_ensemble_temper")
-    live = dbt.ref("int_scoring__live_notional_per_bucket")
-    symbols = dbt.ref("int_symbols__settings")
     window_rows = dbt.ref("int_scoring__windows")
     map_cells = dbt.ref("int_scoring__window_map_cells")
     oracle_cells = dbt.ref("int_scoring__window_oracle_cells")
@@ -124,24 +101,8 @@ def model(dbt, session):
     weights: dict[int, dict[str, float]] = {}
     for window_id, name, weight in weight_rows.project("window_id, model, weight").fetchall():
         weights.setdefault(int(window_id), {})[str(name)] = float(weight)
-    temper: dict[int, tuple[float, dict]] = {}
-    for window_id, symbol, side, share, reach in temper_rows.project(
-        "window_id, symbol, side, flat_share, reach_pct"
-    ).fetchall():
-        entry = temper.setdefault(int(window_id), (float(share), {}))
-        if reach is not None:
-            entry[1][(str(symbol), str(side))] = float(reach)
     settings = {
-        int(w): settings_key(
-            {
-                **common,
-                "weights": sorted(weights.get(int(w), {}).items()),
-                "temper": [
-                    temper.get(int(w), (0.0, {}))[0],
-                    sorted(temper.get(int(w), (0.0, {}))[1].items()),
-                ],
-            }
-        )
+        int(w): settings_key({**common, "weights": sorted(weights.get(int(w), {}).items())})
         for w in windows["window_id"]
     }
     plan = plan_windows(
@@ -156,16 +117,11 @@ def model(dbt, session):
         per_bucket=per_bucket,
     )
     refs = (window_rows, map_cells, oracle_cells, truth_cells)
-    options = {
-        "bucket_minutes": int(json.loads(dbt.config.meta_get("bucket_minutes"))),
-        "bin_multiple": int(common["bin_multiple"]),
-    }
     spans = {int(w.window_id): (w.period_start, w.period_end) for w in windows.itertuples()}
     parts = []
     for window_id in plan.todo:
         start, end = spans[window_id]
-        tempering = (session, live, symbols, temper[window_id], options) if window_id in temper else None
-        rows = _placement(refs, weights.get(window_id, {}), proximity_scale_pct, start, end, tempering)
+        rows = _placement(refs, weights.get(window_id, {}), proximity_scale_pct, start, end)
         if rows.empty:
             rows = pd.DataFrame({"model": [None], "overlap": [np.nan], "emd_pct": [np.nan], "weight": [0.0]})
         rows = rows.assign(
