@@ -268,3 +268,158 @@ def fit_weights(
     )
     picked = bagged if keep else grid[best_single]
     return dict(zip(names, (float(w) for w in picked), strict=True))
+
+
+# --- Tempering with a flat map (docs/model_scoring.md "Tempered with a flat map") -----------------
+FLAT_MODEL = "flat"
+TEMPERED_SUFFIX = "_tempered"
+REACH_COLUMNS = ["symbol", "window_start", "side", "reach_low", "reach_high"]
+
+
+def reach_pct(windows: pd.DataFrame, *, quantile: float, horizon_hours: int | None = None) -> dict:
+    """How far price went on each side within the horizon, per (symbol, side): the ``quantile`` of
+    the windows' excursions in % of their start price.
+
+    ``windows``: scoring windows (python_models.scoring WINDOW_COLUMNS) that are all in the past of
+    where the reach is used (a train span's). A long window's excursion runs from its start price
+    down to the lower edge of its lowest traversed bin, a short window's up to the upper edge of
+    its highest (so at least the start price's own bin). One horizon: ``horizon_hours``, default the
+    shortest given. Returns {(symbol, side): reach in %}; a (symbol, side) without windows is left
+    out.
+    """
+    if not 0 < quantile <= 1:
+        raise ValueError(f"reach quantile must be in (0, 1]; got {quantile}")
+    require_columns(
+        windows,
+        ["symbol", "horizon_hours", "side", "start_price", "score_bin_size", "low_bin", "high_bin"],
+        "scoring windows",
+    )
+    if windows.empty:
+        return {}
+    if horizon_hours is None:
+        horizon_hours = int(windows["horizon_hours"].min())
+    chosen = windows[windows["horizon_hours"].astype("int64") == int(horizon_hours)]
+    price = chosen["start_price"].astype("float64")
+    size = chosen["score_bin_size"].astype("float64")
+    long = chosen["side"].astype(str) == "long"
+    edge = np.where(long, chosen["low_bin"] * size, (chosen["high_bin"] + 1) * size)
+    excursion = 100 * np.abs(price - edge) / price
+    frame = pd.DataFrame(
+        {"symbol": chosen["symbol"].astype(str), "side": chosen["side"].astype(str), "x": excursion}
+    )
+    return {key: float(group["x"].quantile(quantile)) for key, group in frame.groupby(["symbol", "side"])}
+
+
+def reach_bins(windows: pd.DataFrame, reach: Mapping) -> pd.DataFrame:
+    """The scoring bins within reach of each window's start price: REACH_COLUMNS, one row per
+    (symbol, window_start, side) (the map at t is the same for every horizon).
+
+    Longs: from the bin of start_price x (1 - reach / 100) up to the start price's bin; shorts: from
+    the start price's bin up to the bin of start_price x (1 + reach / 100). ``reach``: {(symbol,
+    side): % of price} (reach_pct of a past span); a (symbol, side) not in it gets no rows. Uses
+    only the start price (known at t) and the reach (fitted before t): no future path.
+    """
+    frame = windows[["symbol", "window_start", "side", "start_price", "score_bin_size"]].drop_duplicates(
+        ["symbol", "window_start", "side"]
+    )
+    keys = list(zip(frame["symbol"].astype(str), frame["side"].astype(str), strict=True))
+    r = np.array([reach.get(k, np.nan) for k in keys], dtype="float64")
+    price = frame["start_price"].to_numpy(dtype="float64")
+    size = frame["score_bin_size"].to_numpy(dtype="float64")
+    start_bin = np.floor(price / size)
+    long = (frame["side"].astype(str) == "long").to_numpy()
+    far = np.floor(price * (1 + np.where(long, -1, 1) * r / 100) / size)
+    out = frame[["symbol", "window_start", "side"]].assign(
+        reach_low=np.where(long, far, start_bin), reach_high=np.where(long, start_bin, far)
+    )
+    out = out[np.isfinite(r)]
+    return out.astype({"reach_low": "int64", "reach_high": "int64"}).reset_index(drop=True)[REACH_COLUMNS]
+
+
+def flat_cells(
+    windows: pd.DataFrame, reach: pd.DataFrame, reach_mass: pd.DataFrame, *, model: str = FLAT_MODEL
+) -> pd.DataFrame:
+    """The flat map on each window's traversed bins: the map's live notional within reach at t
+    (``reach_mass``: symbol, window_start, side, value) spread evenly over the reach bins
+    (``reach``: reach_bins), kept where those bins are traversed (CELL_COLUMNS, model = ``model``).
+
+    Mixed as (1 - a) x map + a x flat, the map's mass within reach is kept and a share a of it is
+    spread flat over the reach; what lies beyond the reach is scaled by 1 - a. Every input is
+    known at t, so the mix is a map that could be served at t.
+    """
+    require_columns(reach, REACH_COLUMNS, "reach bins")
+    require_columns(reach_mass, ["symbol", "window_start", "side", "value"], "reach mass")
+    keys = ["symbol", "window_start", "side"]
+    level = reach.merge(reach_mass[[*keys, "value"]], on=keys, how="inner")
+    level["value"] = level["value"].astype("float64") / (level["reach_high"] - level["reach_low"] + 1)
+    framed = windows[[*keys, "horizon_hours", "low_bin", "high_bin"]].merge(level, on=keys, how="inner")
+    low = np.maximum(framed["low_bin"].to_numpy(), framed["reach_low"].to_numpy())
+    high = np.minimum(framed["high_bin"].to_numpy(), framed["reach_high"].to_numpy())
+    count = np.maximum(high - low + 1, 0)
+    rows = framed.loc[
+        np.repeat(np.arange(len(framed)), count), ["symbol", "window_start", "horizon_hours", "side", "value"]
+    ]
+    first = np.repeat(low, count)
+    step = np.arange(int(count.sum())) - np.repeat(np.r_[0, np.cumsum(count)[:-1]], count)
+    rows = rows.assign(model=model, score_bin=(first + step).astype("int64")).reset_index(drop=True)
+    return rows[CELL_COLUMNS]
+
+
+def fit_temper(
+    windows: pd.DataFrame,
+    map_cells: pd.DataFrame,
+    flat: pd.DataFrame,
+    truth_cells: pd.DataFrame,
+    *,
+    step: float = 0.05,
+    draws: int = BAGGING_DRAWS,
+    seed: int = BAGGING_SEED,
+) -> float:
+    """The flat share a of the tempered map (1 - a) x map + a x flat, fitted on the windows given
+    (a train span's only): fit_weights on the two maps, so bagged over day-block resamples and
+    held at the better of a = 0 and a = 1 unless a mix does better robustly. ``map_cells``: one
+    map (any model name); ``flat``: flat_cells of that map."""
+    name = "map"
+    cells = pd.concat([map_cells.assign(model=name), flat.assign(model=FLAT_MODEL)], ignore_index=True)[
+        CELL_COLUMNS
+    ]
+    if cells.empty or not (truth_cells["liquidated_notional"] > 0).any():
+        return 0.0  # nothing judged: no reason to move away from the map
+    if not (cells["model"] == name).any() or not (cells["model"] == FLAT_MODEL).any():
+        return 0.0  # nothing to mix
+    weights = fit_weights(windows, cells, truth_cells, step=step, draws=draws, seed=seed)
+    return float(weights[FLAT_MODEL])
+
+
+def reach_mass(session, live, symbols, reach: pd.DataFrame, *, bucket_minutes: int, bin_multiple: int = 1):
+    """Per (symbol, window_start, side, model): the map's live notional at t on the reach bins.
+
+    ``live``: a DuckDB relation of int_scoring__live_notional_per_bucket (symbol, model,
+    bucket_start, side, price_bin, live_notional; the map at t is the bucket ending at t, as in
+    int_scoring__window_map_cells); ``symbols``: int_symbols__settings (symbol, price_bin_size);
+    ``reach``: reach_bins. Computed in DuckDB; returns a pandas frame (symbol, window_start, side,
+    model, value).
+    """
+    columns = ["symbol", "window_start", "side", "model", "value"]
+    if reach.empty:
+        return pd.DataFrame(columns=columns)
+    first, last = reach["window_start"].min(), reach["window_start"].max()
+    step = f"to_minutes({int(bucket_minutes)})"
+    bins = session.from_df(reach[REACH_COLUMNS]).set_alias("r")
+    joined = (
+        live.filter(f"bucket_start + {step} between '{pd.Timestamp(first)}' and '{pd.Timestamp(last)}'")
+        .set_alias("live")
+        .join(symbols.project("symbol as settings_symbol, price_bin_size"), "live.symbol = settings_symbol")
+        .join(
+            bins,
+            f"live.symbol = r.symbol and live.side = r.side and live.bucket_start + {step} = r.window_start",
+        )
+    )
+    score_bin = f"cast(floor(round(price_bin / price_bin_size) / {int(bin_multiple)}) as bigint)"
+    keys = "r.symbol, r.window_start, r.side, live.model"
+    out = (
+        joined.filter(f"{score_bin} between reach_low and reach_high")
+        .aggregate(f"{keys}, sum(live_notional) as value", keys)
+        .df()
+    )
+    return out[columns]

@@ -14,7 +14,8 @@ parameters.
 
 The dbt models that fit or score per window are incremental by window: ``windows_to_compute``
 says which windows a build recomputes (new ones, those whose spans reach into data changed since
-the model's last load, or all of them when the model's settings or the windows' spans changed).
+the model's last load, or all of them when the model's settings or the windows' spans changed);
+``plan_windows`` is the whole bookkeeping (stored state, changes, wipe) that those models share.
 Definitions: docs/model_scoring.md (the `model_scoring` docs block).
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 import duckdb
 import numpy as np
@@ -182,6 +184,65 @@ def changed_since(manifest, per_bucket, last_load, *, exclude: Iterable[str] = (
     if not earliest:
         return None
     return min(earliest).floor("D") - CHANGE_MARGIN
+
+
+class WindowPlan(NamedTuple):
+    """What an incremental per-window model computes in this run (plan_windows)."""
+
+    todo: list[int]  # the window ids to compute, in order
+    fresh: bool  # nothing stored is kept (first run, full refresh or wiped): window 0 must be written too
+
+
+def plan_windows(
+    session,
+    this,
+    windows: pd.DataFrame,
+    *,
+    is_incremental: bool,
+    settings: str | Mapping[int, str],
+    span_start: str,
+    span_end: str,
+    manifest,
+    per_bucket,
+    exclude: Iterable[str] = (),
+    window_zero: str | None = None,
+) -> WindowPlan:
+    """The bookkeeping of a dbt Python model incremental by window_id, in one place.
+
+    Reads what the model stored (stored_state of ``this``, when ``is_incremental``), what changed
+    since its last load (changed_since over ``manifest`` and ``per_bucket``, without the ``exclude``
+    datasets) and decides with windows_to_compute which of ``windows`` to compute. Everything
+    stored is deleted (and every window computed) when windows_to_compute asks for it, when the
+    table cannot be read by this version (stored_state gives None), or, for ``window_zero =
+    'prior'``, when the stored rows lack the prior window 0. ``window_zero``: None (the model has
+    no window 0), 'prior' (window 0 is the prior, written with the fitted windows when ``fresh``)
+    or 'pooled' (window 0 is recomputed on every run and is no part of the bookkeeping).
+    """
+    if window_zero not in (None, "prior", "pooled"):
+        raise ValueError(f"window_zero must be None, 'prior' or 'pooled'; got {window_zero!r}")
+    stored = None
+    changed: object = "all"
+    unreadable = False
+    if is_incremental:
+        stored, last_load = stored_state(session, this, span_start, span_end)
+        # A table this version cannot read (an older build's): start over (dbt stops on the schema
+        # change first and asks for --full-refresh).
+        unreadable = stored is None
+        changed = changed_since(manifest, per_bucket, last_load, exclude=exclude)
+    compared = (
+        stored if stored is None or window_zero is None else stored[stored["window_id"] != PRIOR_WINDOW]
+    )
+    todo, wipe = windows_to_compute(
+        windows, compared, settings=settings, changed_from=changed, span_start=span_start, span_end=span_end
+    )
+    if window_zero == "prior" and stored is not None and not (stored["window_id"] == PRIOR_WINDOW).any():
+        wipe = True  # no prior rows: a table from another version, start over
+    if is_incremental and unreadable:
+        wipe = True
+    if wipe:
+        session.execute(f"delete from {this}")
+        todo = [int(w) for w in windows["window_id"]]
+    return WindowPlan(todo=list(todo), fresh=stored is None or wipe)
 
 
 def in_force_spans(rows: Iterable[tuple]) -> list[tuple[str, float, object, object]]:

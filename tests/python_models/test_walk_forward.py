@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -10,6 +11,7 @@ from python_models.walk_forward import (
     evaluation_windows,
     in_force_spans,
     in_force_window,
+    plan_windows,
     windows_to_compute,
 )
 
@@ -101,3 +103,89 @@ def test_per_window_settings_recompute_only_the_window_whose_settings_changed():
         [2],
         False,
     )
+
+
+LOADED_AT = T("2026-10-06 12:00")
+
+
+def _session(stored_rows, *, loaded_at=LOADED_AT, ingested=(), columns=True):
+    """A real DuckDB with a stored per-window table ``this``, an ingest manifest and a per-bucket table."""
+    con = duckdb.connect()
+    if columns:
+        con.execute(
+            "create table this (window_id integer, fitted_from timestamp, fitted_to timestamp,"
+            " _settings varchar, _loaded_at timestamp)"
+        )
+        for window_id, start, end in stored_rows:
+            con.execute("insert into this values (?, ?, ?, 's', ?)", [window_id, start, end, loaded_at])
+    else:  # an older version's table: no _settings column
+        con.execute("create table this (window_id integer, fitted_from timestamp, fitted_to timestamp)")
+        for row in stored_rows:
+            con.execute("insert into this values (?, ?, ?)", list(row))
+    con.execute(
+        "create table manifest"
+        " (dataset varchar, status varchar, ingested_at timestamp, first_event_at timestamp)"
+    )
+    con.execute("insert into manifest values ('aggTrades', 'loaded', '2026-10-06 00:00', '2026-10-01')")
+    for dataset, at, first in ingested:
+        con.execute("insert into manifest values (?, 'loaded', ?, ?)", [dataset, at, first])
+    con.execute("create table per_bucket (bucket_start timestamp, _loaded_at timestamp)")
+    con.execute("insert into per_bucket values ('2026-10-01', '2026-10-06 00:00')")
+    return con
+
+
+def _plan(con, windows, *, is_incremental=True, window_zero="prior", exclude=("positions",)):
+    fits = windows.rename(columns={"train_start": "fitted_from", "train_end": "fitted_to"})
+    return plan_windows(
+        con,
+        "this",
+        fits,
+        is_incremental=is_incremental,
+        settings="s",
+        span_start="fitted_from",
+        span_end="fitted_to",
+        manifest=con.table("manifest"),
+        per_bucket=con.table("per_bucket"),
+        exclude=exclude,
+        window_zero=window_zero,
+    )
+
+
+def _rows(windows, prior=True):
+    rows = [(int(w.window_id), w.train_start, w.train_end) for w in windows.itertuples()]
+    return ([(PRIOR_WINDOW, None, None)] if prior else []) + rows
+
+
+def test_plan_computes_only_what_is_new_and_keeps_the_stored_rows():
+    old = evaluation_windows(T("2026-10-01"), T("2026-10-06"), train_days=3, test_days=1)
+    new = evaluation_windows(T("2026-10-01"), T("2026-10-07"), train_days=3, test_days=1)
+    con = _session(_rows(old))
+    assert _plan(con, new) == ([4], False)
+    assert con.sql("select count(*) from this").fetchone()[0] == 4  # nothing deleted
+    # a file ingested after the last load whose first event is 2026-10-06: windows ending after 10-05
+    con = _session(_rows(old), ingested=[("aggTrades", "2026-10-07 00:00", "2026-10-06 03:00")])
+    assert _plan(con, new) == ([3, 4], False)
+    # a true-positions file does not count for a fit that excludes them, but does for the scores
+    con = _session(_rows(old), ingested=[("positions", "2026-10-07 00:00", "2026-10-01 03:00")])
+    assert _plan(con, new) == ([4], False)
+    assert _plan(con, new, exclude=()).todo == [1, 2, 3, 4]
+
+
+def test_plan_starts_over_on_a_first_run_an_old_table_or_a_missing_prior():
+    windows = evaluation_windows(T("2026-10-01"), T("2026-10-06"), train_days=3, test_days=1)
+    # not incremental (first run, --full-refresh): everything, window 0 too, nothing to delete
+    con = _session(_rows(windows))
+    assert _plan(con, windows, is_incremental=False) == ([1, 2, 3], True)
+    assert con.sql("select count(*) from this").fetchone()[0] == 4
+    # a table this version cannot read: deleted, everything again
+    con = _session([(1, T("2026-10-01"), T("2026-10-04"))], columns=False)
+    assert _plan(con, windows) == ([1, 2, 3], True)
+    assert con.sql("select count(*) from this").fetchone()[0] == 0
+    # the prior window missing: deleted, everything again; a pooled window 0 is no such requirement
+    con = _session(_rows(windows, prior=False))
+    assert _plan(con, windows) == ([1, 2, 3], True)
+    assert con.sql("select count(*) from this").fetchone()[0] == 0
+    con = _session(_rows(windows, prior=False))
+    assert _plan(con, windows, window_zero="pooled") == ([], False)
+    with pytest.raises(ValueError, match="window_zero"):
+        _plan(con, windows, window_zero="first")

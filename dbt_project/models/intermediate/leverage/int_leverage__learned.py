@@ -33,13 +33,7 @@ from python_models.leverage import (
     lifetime_pieces,
     turnover_half_life_hours,
 )
-from python_models.walk_forward import (
-    PRIOR_WINDOW,
-    changed_since,
-    settings_key,
-    stored_state,
-    windows_to_compute,
-)
+from python_models.walk_forward import PRIOR_WINDOW, plan_windows, settings_key
 
 MODEL = "learned_leverage"
 COLUMNS = [
@@ -189,41 +183,28 @@ def model(dbt, session):
         .order("window_id")
         .df()
     )
-    stored = None
-    changed = "all"
-    unreadable = False
-    if dbt.is_incremental:
-        stored, last_load = stored_state(session, dbt.this, "fitted_from", "fitted_to")
-        # A table this version cannot read (an older build's): start over (dbt stops on the schema
-        # change first and asks for --full-refresh).
-        unreadable = stored is None
-        changed = changed_since(manifest, per_bucket, last_load, exclude=("positions",))
-    fitted_stored = None if stored is None else stored[stored["window_id"] != PRIOR_WINDOW]
-    todo, wipe = windows_to_compute(
+    plan = plan_windows(
+        session,
+        dbt.this,
         windows,
-        fitted_stored,
+        is_incremental=dbt.is_incremental,
         settings=settings,
-        changed_from=changed,
         span_start="fitted_from",
         span_end="fitted_to",
+        manifest=manifest,
+        per_bucket=per_bucket,
+        exclude=("positions",),
+        window_zero="prior",
     )
-    prior_stored = stored is not None and (stored["window_id"] == PRIOR_WINDOW).any()
-    if stored is not None and not prior_stored:
-        wipe = True  # no prior rows: a table from another version, start over
-    if dbt.is_incremental and unreadable:
-        wipe = True
-    if wipe:
-        session.execute(f"delete from {dbt.this}")
-        todo = [int(w) for w in windows["window_id"]]
     context = {
         "refs": (levels, truth_rows, timeline, symbols, prior, base),
         "settings": (prior_strength, opening_share, pieces, bucket_minutes, multipliers),
     }
     rows = []
-    if stored is None or wipe:
+    if plan.fresh:
         rows += _fit_window(context, PRIOR_WINDOW, None, None)
     spans = {int(w.window_id): (w.fitted_from, w.fitted_to) for w in windows.itertuples()}
-    for window_id in todo:
+    for window_id in plan.todo:
         rows += _fit_window(context, window_id, *spans[window_id])
     out = pd.DataFrame(rows, columns=COLUMNS[:-2])
     out["_settings"] = settings

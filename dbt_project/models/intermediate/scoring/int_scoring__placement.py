@@ -22,7 +22,7 @@ import pandas as pd
 
 from python_models.ensemble import ENSEMBLE_MODEL, combine
 from python_models.scoring import ORACLE, placement_by_window, reference_cells
-from python_models.walk_forward import changed_since, settings_key, stored_state, windows_to_compute
+from python_models.walk_forward import plan_windows, settings_key
 
 CELL_KEYS = ["symbol", "window_start", "horizon_hours", "side", "score_bin"]
 WINDOWS = "symbol, window_start, horizon_hours, side, start_price, score_bin_size, low_bin, high_bin"
@@ -105,31 +105,21 @@ def model(dbt, session):
         int(w): settings_key({**common, "weights": sorted(weights.get(int(w), {}).items())})
         for w in windows["window_id"]
     }
-    stored = None
-    changed = "all"
-    unreadable = False
-    if dbt.is_incremental:
-        stored, last_load = stored_state(session, dbt.this, "period_start", "period_end")
-        # A table this version cannot read (an older build's): start over (dbt stops on the schema
-        # change first and asks for --full-refresh).
-        unreadable = stored is None
-        changed = changed_since(manifest, per_bucket, last_load)
-    todo, wipe = windows_to_compute(
+    plan = plan_windows(
+        session,
+        dbt.this,
         windows,
-        stored,
+        is_incremental=dbt.is_incremental,
         settings=settings,
-        changed_from=changed,
         span_start="period_start",
         span_end="period_end",
+        manifest=manifest,
+        per_bucket=per_bucket,
     )
-    if dbt.is_incremental and unreadable:
-        wipe = True
-    if wipe:
-        session.execute(f"delete from {dbt.this}")
     refs = (window_rows, map_cells, oracle_cells, truth_cells)
     spans = {int(w.window_id): (w.period_start, w.period_end) for w in windows.itertuples()}
     parts = []
-    for window_id in todo:
+    for window_id in plan.todo:
         start, end = spans[window_id]
         rows = _placement(refs, weights.get(window_id, {}), proximity_scale_pct, start, end)
         if rows.empty:

@@ -8,7 +8,11 @@ weights in force before the first fit (the seed, or the var). weight_source:
   [t, t + horizon) that lie inside it (int_scoring__windows), the variants' maps at t
   (int_scoring__window_map_cells) and the true liquidations of those windows
   (int_scoring__window_truth_cells), maximising the path-conditioned overlap at the shortest
-  horizon. Nothing after the train span is read, so the window's test scores are out of sample;
+  horizon: the grid argmax is bagged over 200 day-block bootstrap resamples of the train days (the
+  mean of the resamples' argmaxes), and the bagged mix is kept only when it is at least as good as
+  the best single variant on the whole train span and in at least half of the resamples, otherwise
+  that variant gets weight 1 (the fallback; on one train day the plain argmax). Nothing after the
+  train span is read, so the window's test scores are out of sample;
 - `seed`: the `ensemble_weights` seed, when it has a row for every variant;
 - `equal`: equal weights, when the seed does not know every variant (a new variant).
 `ensemble_weights_source` = auto fits when the train span holds judged true liquidations, else
@@ -25,13 +29,7 @@ import json
 import pandas as pd
 
 from python_models.ensemble import fit_weights, grid_step, normalise_weights
-from python_models.walk_forward import (
-    PRIOR_WINDOW,
-    changed_since,
-    settings_key,
-    stored_state,
-    windows_to_compute,
-)
+from python_models.walk_forward import PRIOR_WINDOW, plan_windows, settings_key
 
 COLUMNS = [
     "window_id",
@@ -140,35 +138,22 @@ def model(dbt, session):
             "ensemble_weights_source = fit needs a train span (int_scoring__periods is empty: the built "
             "range is shorter than one score_window_train_days)"
         )
-    stored = None
-    changed = "all"
-    unreadable = False
-    if dbt.is_incremental:
-        stored, last_load = stored_state(session, dbt.this, "fitted_from", "fitted_to")
-        # A table this version cannot read (an older build's): start over (dbt stops on the schema
-        # change first and asks for --full-refresh).
-        unreadable = stored is None
-        changed = changed_since(manifest, per_bucket, last_load, exclude=("positions",))
-    fitted_stored = None if stored is None else stored[stored["window_id"] != PRIOR_WINDOW]
-    todo, wipe = windows_to_compute(
+    plan = plan_windows(
+        session,
+        dbt.this,
         windows,
-        fitted_stored,
+        is_incremental=dbt.is_incremental,
         settings=settings,
-        changed_from=changed,
         span_start="fitted_from",
         span_end="fitted_to",
+        manifest=manifest,
+        per_bucket=per_bucket,
+        exclude=("positions",),
+        window_zero="prior",
     )
-    if stored is not None and not (stored["window_id"] == PRIOR_WINDOW).any():
-        wipe = True
-    if dbt.is_incremental and unreadable:
-        wipe = True
-    if wipe:
-        session.execute(f"delete from {dbt.this}")
-        todo = [int(w) for w in windows["window_id"]]
     spans = {int(w.window_id): (w.fitted_from, w.fitted_to) for w in windows.itertuples()}
     rows = []
-    plan = ([PRIOR_WINDOW] if stored is None or wipe else []) + list(todo)
-    for window_id in plan:
+    for window_id in ([PRIOR_WINDOW] if plan.fresh else []) + plan.todo:
         # The window's train span (null for the prior), whatever the weights came from.
         start, end = spans.get(window_id, (None, None))
         truth_notional = None

@@ -25,13 +25,7 @@ import pandas as pd
 
 from python_models.scoring import score_periods
 from python_models.truth import prepare_truth
-from python_models.walk_forward import (
-    POOLED_WINDOW,
-    changed_since,
-    settings_key,
-    stored_state,
-    windows_to_compute,
-)
+from python_models.walk_forward import POOLED_WINDOW, plan_windows, settings_key
 
 # stg_truth__liquidations as python_models.truth.prepare_truth takes it: the fill, on the position's side.
 TRUTH_COLUMNS = (
@@ -112,29 +106,18 @@ def model(dbt, session):
     settings = {
         int(w): settings_key({**common, "placement": computed.get(int(w))}) for w in windows["window_id"]
     }
-    stored = None
-    changed = "all"
-    unreadable = False
-    if dbt.is_incremental:
-        stored, last_load = stored_state(session, dbt.this, "period_start", "period_end")
-        if stored is not None:
-            stored = stored[stored["window_id"] != POOLED_WINDOW]
-        # A table this version cannot read (an older build's): start over (dbt stops on the schema
-        # change first and asks for --full-refresh).
-        unreadable = stored is None
-        changed = changed_since(manifest, per_bucket, last_load)
-    todo, wipe = windows_to_compute(
+    todo = plan_windows(
+        session,
+        dbt.this,
         windows,
-        stored,
+        is_incremental=dbt.is_incremental,
         settings=settings,
-        changed_from=changed,
         span_start="period_start",
         span_end="period_end",
-    )
-    if dbt.is_incremental and unreadable:
-        wipe = True
-    if wipe:
-        session.execute(f"delete from {dbt.this}")
+        manifest=manifest,
+        per_bucket=per_bucket,
+        window_zero="pooled",
+    ).todo
 
     placement = placement_rows.filter("model is not null").df()
     placement["horizon_hours"] = placement["horizon_hours"].astype("int64")
