@@ -32,7 +32,9 @@ def _served(warehouse: Path) -> dict[str, pd.DataFrame]:
         frames = {}
         for name in sorted(names):
             frame = con.execute(f"select * from {name}").df()
-            frame = frame.drop(columns=[c for c in frame.columns if c.startswith("_loaded_at")])
+            # Bookkeeping columns (_loaded_at, the _inputs fingerprint of the ensemble heatmap and
+            # the zones) say when and from what a row was written, not what it holds.
+            frame = frame.drop(columns=[c for c in frame.columns if c.startswith(("_loaded_at", "_inputs"))])
             frames[name] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
     finally:
         con.close()
