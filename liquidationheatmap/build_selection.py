@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from liquidationheatmap.datasets import lake_files
 from liquidationheatmap.settings import PROJECT_ROOT
 
 INPUTS_FORMAT = 1
@@ -57,7 +58,7 @@ def state_folder(warehouse: Path) -> Path:
 
 def _lake_listing(lake: Path, dataset: str) -> dict[str, list[int]]:
     folder = Path(lake) / dataset
-    files = folder.glob("manifest-*.parquet") if dataset == "_manifest" else folder.glob("*/*/*.parquet")
+    files = folder.glob("manifest-*.parquet") if dataset == "_manifest" else lake_files(lake, dataset)
     listing = {}
     for path in files:
         try:

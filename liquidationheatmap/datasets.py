@@ -9,6 +9,7 @@ where the file has none, and `interval` for klines and markPriceKlines.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -209,3 +210,8 @@ def get_spec(name: str) -> DatasetSpec:
     except KeyError:
         known = ", ".join(DATASETS)
         raise ValueError(f"unknown dataset {name!r}; known datasets: {known}") from None
+
+
+def lake_files(lake: Path, dataset: str) -> list[Path]:
+    """The Parquet files of one dataset in the lake (layout `<dataset>/symbol=*/date=*/*.parquet`)."""
+    return sorted((Path(lake) / dataset).glob("*/*/*.parquet"))

@@ -35,7 +35,7 @@ from liquidationheatmap.build_selection import (
     record_dirty,
     state_folder,
 )
-from liquidationheatmap.datasets import TRUTH_DATASETS
+from liquidationheatmap.datasets import TRUTH_DATASETS, lake_files
 from liquidationheatmap.publish import (
     TEMPORARY_SUFFIX,
     DiskFullError,
@@ -118,11 +118,6 @@ class DbtOutcome:
     @property
     def warnings(self) -> list[NodeOutcome]:
         return [n for n in self.nodes if n.status == "warn"]
-
-
-def lake_files(lake: Path, dataset: str) -> list[Path]:
-    """The Parquet files of one dataset in the lake (layout `<dataset>/symbol=*/date=*/*.parquet`)."""
-    return sorted((lake / dataset).glob("*/*/*.parquet"))
 
 
 def lake_datasets(lake: Path) -> list[str]:
