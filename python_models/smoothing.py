@@ -13,6 +13,13 @@ bin (docs/model_accuracy.md, "Why more trades per day"). Smoothing is the map's 
 with sigma in price bins (Z normalises the truncated kernel to 1, so a side's total live notional is
 unchanged). Every input is the map at t, so a smoothed map can be served. ``fit_sigma`` picks sigma
 on a train span's scoring windows (the weighted mean overlap, as the ensemble weights are fitted).
+
+``smooth_by_distance`` widens the kernel with the cell's distance from the price at t:
+sigma(c) = max(min_sigma, rate x |c - price bin|). A level's liquidation price lies at a distance
+from its entry of about 1 / leverage; a tier stands for leverages about a factor 2 apart, so the
+distance is uncertain in proportion to itself (a uniform spread of log leverage over a tier's
++-ln(2)/2 has a standard deviation of 0.2 in log, i.e. rate 0.2), and the entry is near the price
+of its bucket, so the distance from the price at t stands in for the distance from the entry.
 """
 
 from __future__ import annotations
@@ -63,3 +70,27 @@ def fit_sigma(train_overlap: Mapping[float, float]) -> float:
         return 0.0
     best = max(train_overlap.values())
     return min(s for s, v in train_overlap.items() if v >= best - 1e-12)
+
+
+def smooth_by_distance(
+    bins: np.ndarray,
+    values: np.ndarray,
+    price_bin: int,
+    rate: float,
+    low: int,
+    high: int,
+    *,
+    min_sigma: float = 0.5,
+) -> np.ndarray:
+    """The map smoothed cell by cell with sigma = max(min_sigma, rate x |bin - price_bin|) (rounded to
+    half a bin, so cells share kernels), on the bins low..high: ``smooth_on_bins`` per sigma, summed."""
+    if rate < 0 or min_sigma < 0:
+        raise ValueError(f"rate and min_sigma must be >= 0; got {rate!r}, {min_sigma!r}")
+    bins = np.asarray(bins, dtype="int64")
+    values = np.asarray(values, dtype="float64")
+    sigma = np.round(2 * np.maximum(min_sigma, rate * np.abs(bins - price_bin))) / 2
+    out = np.zeros(high - low + 1)
+    for s in np.unique(sigma):
+        rows = sigma == s
+        out += smooth_on_bins(bins[rows], values[rows], float(s), low, high)
+    return out

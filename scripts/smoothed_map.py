@@ -16,8 +16,12 @@ windows, truth cells and oracle cells of the build; docs/model_scoring.md) and p
    TEST span (both horizons). Every input of a smoothed map at t is the map at t and a sigma fitted
    before t, so it could be served.
 
-Prints per variant and horizon the pooled test skill for each sigma and the fitted one, with the
-fitted sigma per window:
+3. **Smoothed by distance**: the kernel widening with the cell's distance from the price at t,
+   sigma = max(0.5, rate x distance in bins) (python_models.smoothing.smooth_by_distance; a
+   level's liquidation price is uncertain in proportion to its distance from the entry).
+
+Prints per variant and horizon the pooled test skill for each sigma, the fitted one and each
+rate, with the fitted sigma per window:
 
     uv run python scripts/smoothed_map.py <warehouse.duckdb> [...] [--until 2026-10-04]
 
@@ -41,13 +45,14 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from liquidationheatmap.publish import working_database
-from python_models.smoothing import fit_sigma, smooth_on_bins
+from python_models.smoothing import fit_sigma, smooth_by_distance, smooth_on_bins
 
 SIGMAS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0)
+RATES = (0.2, 0.3)
 MODELS = ("binance_standard", "learned_leverage")
 
 
-def _window_scores(con, until: str | None, sigmas, models) -> pd.DataFrame:
+def _window_scores(con, until: str | None, sigmas, rates, models) -> pd.DataFrame:
     end = (
         f"and window_start + to_hours(cast(horizon_hours as integer)) <= timestamp '{until}'" if until else ""
     )
@@ -111,6 +116,11 @@ def _window_scores(con, until: str | None, sigmas, models) -> pd.DataFrame:
                 row[f"{model}|{sigma}"] = float(np.minimum(p / total, q).sum()) if total > 0 else 0.0
                 if sigma == 0:
                     row[f"eff|{model}"] = 1.0 / float(np.sum((p / total) ** 2)) if total > 0 else np.nan
+            price_bin = int(np.floor(w.start_price / w.score_bin_size))
+            for rate in rates:
+                p = smooth_by_distance(*cells, price_bin, rate, low, high)
+                total = p.sum()
+                row[f"{model}|r{rate}"] = float(np.minimum(p / total, q).sum()) if total > 0 else 0.0
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -144,11 +154,18 @@ def main() -> int:
     parser.add_argument(
         "--sigmas", type=float, nargs="+", default=list(SIGMAS), help="candidate sigmas, in price bins"
     )
+    parser.add_argument(
+        "--rates",
+        type=float,
+        nargs="+",
+        default=list(RATES),
+        help="kernels widening with the distance from the price: sigma = max(0.5, rate x distance in bins)",
+    )
     args = parser.parse_args()
     sigmas = sorted(set([0.0, *args.sigmas]))
     for warehouse in args.warehouses:
         con = duckdb.connect(str(working_database(warehouse)), read_only=True)
-        scores = _window_scores(con, args.until, sigmas, MODELS)
+        scores = _window_scores(con, args.until, sigmas, args.rates, MODELS)
         periods = con.sql("select * from int_scoring__periods where is_complete").df()
         con.close()
         if args.train_days:
@@ -193,6 +210,9 @@ def main() -> int:
             )
             for model in MODELS:
                 cells = " ".join(f"s{s:g} {_skill(frame, f'{model}|{s}'):+.2f}" for s in sigmas)
+                cells += " | by distance " + " ".join(
+                    f"r{r:g} {_skill(frame, f'{model}|r{r}'):+.2f}" for r in args.rates
+                )
                 print(
                     f"    {model:17s} skill by sigma: {cells} "
                     f"| fitted {_skill(frame, f'{model}|fitted'):+.2f}"

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from python_models.smoothing import fit_sigma, gaussian_kernel, smooth_on_bins
+from python_models.smoothing import fit_sigma, gaussian_kernel, smooth_by_distance, smooth_on_bins
 
 
 def test_a_zero_sigma_is_the_identity_kernel():
@@ -72,3 +72,26 @@ def test_fit_sigma_takes_the_best_train_overlap_and_the_smaller_sigma_on_a_tie()
     assert fit_sigma({0.0: 0.61, 1.0: 0.66, 2.0: 0.64}) == 1.0
     assert fit_sigma({0.0: 0.6, 2.0: 0.7, 3.0: 0.7}) == 2.0
     assert fit_sigma({}) == 0.0
+
+
+def test_smoothing_by_distance_widens_the_kernel_with_the_distance_from_the_price():
+    bins, values = np.array([10, 20]), np.array([1.0, 1.0])
+    # rate 0.25 from bin 12: the cell 2 bins away gets sigma 0.5, the cell 8 bins away sigma 2.
+    out = smooth_by_distance(bins, values, 12, 0.25, 0, 40)
+    near = smooth_on_bins(np.array([10]), np.array([1.0]), 0.5, 0, 40)
+    far = smooth_on_bins(np.array([20]), np.array([1.0]), 2.0, 0, 40)
+    assert out == pytest.approx(near + far)
+    assert out.sum() == pytest.approx(2.0)
+
+
+def test_smoothing_by_distance_keeps_the_minimum_sigma_at_the_price_and_zero_rate_is_fixed_sigma():
+    out = smooth_by_distance(np.array([12]), np.array([3.0]), 12, 0.3, 0, 30, min_sigma=1.0)
+    assert out == pytest.approx(smooth_on_bins(np.array([12]), np.array([3.0]), 1.0, 0, 30))
+    bins, values = np.array([2, 9, 25]), np.array([1.0, 2.0, 0.5])
+    fixed = smooth_by_distance(bins, values, 0, 0.0, 0, 30, min_sigma=1.5)
+    assert fixed == pytest.approx(smooth_on_bins(bins, values, 1.5, 0, 30))
+
+
+def test_smoothing_by_distance_refuses_a_negative_rate():
+    with pytest.raises(ValueError, match="rate"):
+        smooth_by_distance(np.array([1]), np.array([1.0]), 0, -0.1, 0, 4)
