@@ -81,14 +81,19 @@ def smooth_by_distance(
     high: int,
     *,
     min_sigma: float = 0.5,
+    max_sigma: float = math.inf,
 ) -> np.ndarray:
-    """The map smoothed cell by cell with sigma = max(min_sigma, rate x |bin - price_bin|) (rounded to
-    half a bin, so cells share kernels), on the bins low..high: ``smooth_on_bins`` per sigma, summed."""
-    if rate < 0 or min_sigma < 0:
-        raise ValueError(f"rate and min_sigma must be >= 0; got {rate!r}, {min_sigma!r}")
+    """The map smoothed cell by cell with sigma = min(max_sigma, max(min_sigma, rate x |bin -
+    price_bin|)) (rounded to half a bin, so cells share kernels), on the bins low..high:
+    ``smooth_on_bins`` per sigma, summed. A finite max_sigma bounds how far a cell's mass reaches."""
+    if rate < 0 or min_sigma < 0 or max_sigma < min_sigma:
+        raise ValueError(
+            f"need rate >= 0 and 0 <= min_sigma <= max_sigma; got {rate!r}, {min_sigma!r}, {max_sigma!r}"
+        )
     bins = np.asarray(bins, dtype="int64")
     values = np.asarray(values, dtype="float64")
-    sigma = np.round(2 * np.maximum(min_sigma, rate * np.abs(bins - price_bin))) / 2
+    sigma = np.minimum(max_sigma, np.maximum(min_sigma, rate * np.abs(bins - price_bin)))
+    sigma = np.round(2 * sigma) / 2
     out = np.zeros(high - low + 1)
     for s in np.unique(sigma):
         rows = sigma == s

@@ -52,7 +52,7 @@ RATES = (0.2, 0.3)
 MODELS = ("binance_standard", "learned_leverage")
 
 
-def _window_scores(con, until: str | None, sigmas, rates, models) -> pd.DataFrame:
+def _window_scores(con, until: str | None, sigmas, rates, models, max_sigma: float) -> pd.DataFrame:
     end = (
         f"and window_start + to_hours(cast(horizon_hours as integer)) <= timestamp '{until}'" if until else ""
     )
@@ -118,7 +118,7 @@ def _window_scores(con, until: str | None, sigmas, rates, models) -> pd.DataFram
                     row[f"eff|{model}"] = 1.0 / float(np.sum((p / total) ** 2)) if total > 0 else np.nan
             price_bin = int(np.floor(w.start_price / w.score_bin_size))
             for rate in rates:
-                p = smooth_by_distance(*cells, price_bin, rate, low, high)
+                p = smooth_by_distance(*cells, price_bin, rate, low, high, max_sigma=max_sigma)
                 total = p.sum()
                 row[f"{model}|r{rate}"] = float(np.minimum(p / total, q).sum()) if total > 0 else 0.0
         rows.append(row)
@@ -161,11 +161,14 @@ def main() -> int:
         default=list(RATES),
         help="kernels widening with the distance from the price: sigma = max(0.5, rate x distance in bins)",
     )
+    parser.add_argument(
+        "--max-sigma", type=float, default=float("inf"), help="cap of the widening kernels' sigma, in bins"
+    )
     args = parser.parse_args()
     sigmas = sorted(set([0.0, *args.sigmas]))
     for warehouse in args.warehouses:
         con = duckdb.connect(str(working_database(warehouse)), read_only=True)
-        scores = _window_scores(con, args.until, sigmas, args.rates, MODELS)
+        scores = _window_scores(con, args.until, sigmas, args.rates, MODELS, args.max_sigma)
         periods = con.sql("select * from int_scoring__periods where is_complete").df()
         con.close()
         if args.train_days:

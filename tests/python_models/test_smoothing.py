@@ -95,3 +95,11 @@ def test_smoothing_by_distance_keeps_the_minimum_sigma_at_the_price_and_zero_rat
 def test_smoothing_by_distance_refuses_a_negative_rate():
     with pytest.raises(ValueError, match="rate"):
         smooth_by_distance(np.array([1]), np.array([1.0]), 0, -0.1, 0, 4)
+
+
+def test_a_max_sigma_caps_how_far_a_far_cell_spreads():
+    # 40 bins from the price at rate 0.25 is sigma 10; capped at 2 it spreads as sigma 2.
+    capped = smooth_by_distance(np.array([40]), np.array([1.0]), 0, 0.25, 20, 60, max_sigma=2.0)
+    assert capped == pytest.approx(smooth_on_bins(np.array([40]), np.array([1.0]), 2.0, 20, 60))
+    with pytest.raises(ValueError, match="max_sigma"):
+        smooth_by_distance(np.array([1]), np.array([1.0]), 0, 0.2, 0, 4, min_sigma=2.0, max_sigma=1.0)
