@@ -32,16 +32,21 @@
   cast('{{ value.strftime("%Y-%m-%d %H:%M:%S.%f") if value is not string else value }}' as timestamp)
 {%- endmacro %}
 
-{#- Predicate: (symbol_column, day_column) is one of `days` (false for an empty list). -#}
+{#- Predicate: (symbol_column, day_column) is one of `days` (false for an empty list). A plain
+    range test on the day comes first: DuckDB checks it against each row group's min/max and skips
+    the others, where the pairs alone are tested row by row (a day of a year-long table: 0.02 s
+    against 8 s). -#}
 {% macro in_symbol_days(symbol_column, day_column, days) -%}
   {%- if days | length == 0 -%}
     (1 = 0)
   {%- else -%}
-    ({{ symbol_column }}, {{ day_column }}) in (
+    {%- set dates = days | map(attribute=1) | map('string') | list | sort -%}
+    ({{ day_column }} between cast('{{ dates[0] }}' as date) and cast('{{ dates[-1] }}' as date)
+    and ({{ symbol_column }}, {{ day_column }}) in (
       {%- for day in days %}
       ('{{ day[0] | replace("'", "''") }}', cast('{{ day[1] }}' as date)){{ "," if not loop.last }}
       {%- endfor %}
-    )
+    ))
   {%- endif -%}
 {%- endmacro %}
 
@@ -204,7 +209,7 @@
 
 {#-
   How a day-by-day incremental model replaces the days it rebuilds:
-    DuckDB  delete+insert on unique_key symbol_day (the days' rows are deleted, the new ones inserted);
+    DuckDB  day_replace (below): the days' rows are deleted, the new ones inserted;
     Spark   insert_overwrite of the table's (symbol, <day column>) partitions: the partitions the
             new rows fall in are replaced whole (dbt-spark sets dynamic partition overwrite), which
             is the same days; a Parquet table on Spark has no row-level delete.
@@ -212,7 +217,31 @@
   partition_by=day_partitions('trade_date').
 -#}
 {% macro day_incremental_strategy() -%}
-  {{ return('insert_overwrite' if target.type == 'spark' else 'delete+insert') }}
+  {{ return('insert_overwrite' if target.type == 'spark' else 'day_replace') }}
+{%- endmacro %}
+
+{#-
+  DuckDB's delete+insert for the day-by-day models (incremental_strategy 'day_replace', whose
+  tables hold one day per (symbol, trade_date), unique_key symbol_day): the (symbol, trade_date)
+  pairs of the new rows are read from the temporary table (a few rows a day) and the delete names
+  them as literals behind a range on trade_date (in_symbol_days), so DuckDB visits only those
+  days' row groups. dbt's delete+insert deletes `where symbol_day in (select ...)`, a semi-join
+  that tests every row of the table: 1-4 s at a year of trades, growing with history.
+-#}
+{% macro get_incremental_day_replace_sql(arg_dict) %}
+  {%- set target_relation = arg_dict['target_relation'] -%}
+  {%- set source = arg_dict['temp_relation'] -%}
+  {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+  {%- set days = symbol_day_list(
+      'select distinct symbol, trade_date from ' ~ source ~ ' order by 1, 2') -%}
+    delete from {{ target_relation }}
+    where {{ in_symbol_days('symbol', 'trade_date', days) }};
+
+    insert into {{ target_relation }} ({{ columns }})
+    (
+        select {{ columns }}
+        from {{ source }}
+    )
 {%- endmacro %}
 
 {% macro day_partitions(day_column) -%}

@@ -96,7 +96,9 @@ def test_incremental_build_tests_the_new_day_and_the_ids_it_could_clash_with(bui
 def test_incremental_build_checks_the_lake_view_on_the_new_day_and_warnings_on_every_day(built):
     compiled = _compiled_tests(built.incremental)
     scoped = (
-        "as scoped where (scoped.symbol, scoped.trade_date) in (\n"
+        "as scoped where (scoped.trade_date between cast('2025-03-03' as date)"
+        " and cast('2025-03-03' as date)\n"
+        "    and (scoped.symbol, scoped.trade_date) in (\n"
         "      ('BTCUSDT', cast('2025-03-03' as date))"
     )
     assert scoped in compiled["test.liquidationheatmap.not_null_stg_binance__agg_trades_symbol"]
@@ -126,7 +128,10 @@ def test_incremental_day_only_reads_its_own_lake_files(built):
         built.incremental.parent
         / "dbt_target/compiled/liquidationheatmap/models/intermediate/trades/int_trades__deduplicated.sql"
     ).read_text()
-    assert "where (symbol, trade_date) in (\n      ('BTCUSDT', cast('2025-03-03' as date))\n    )" in compiled
+    assert (
+        "where (trade_date between cast('2025-03-03' as date) and cast('2025-03-03' as date)\n"
+        "    and (symbol, trade_date) in (\n      ('BTCUSDT', cast('2025-03-03' as date))\n    ))"
+    ) in compiled
 
 
 def test_a_new_day_repeating_old_trade_ids_fails_the_incremental_build(built, tmp_path):
