@@ -40,7 +40,7 @@ from liquidationheatmap.settings import PROJECT_ROOT
 INPUTS_FORMAT = 1
 # The libraries whose version can change what a model computes (dbt itself, its adapter, DuckDB, and
 # what the dbt Python models import).
-VERSIONED = ("dbt-core", "dbt-duckdb", "duckdb", "pandas", "numpy", "scikit-learn", "scipy")
+VERSIONED = ("dbt-core", "dbt-duckdb", "duckdb", "pandas", "numpy", "scipy")
 CODE_SKIP = {"target", "logs", "dbt_packages", "__pycache__", ".user.yml"}
 # Project files whose change can reach every node in ways state:modified does not follow (vars,
 # configs, the profile): a change to them builds everything.

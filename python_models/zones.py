@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import DBSCAN
 
 from python_models.truth import require_columns
 
@@ -37,9 +36,49 @@ ZONE_COLUMNS = [
     "min_samples",
     "current_price",
 ]
-# sklearn measures 1-D distances as sqrt((a - b)^2), which can land one ulp above |a - b|; widening eps
+# DBSCAN measures 1-D distances as sqrt((a - b)^2), which can land one ulp above |a - b|; widening eps
 # by this factor keeps a point whose k-distance equals eps a core point, as the k-distance rule intends.
 _EPS_ULP_GUARD = 1 + 1e-9
+
+
+def dbscan_1d(x: np.ndarray, weight: np.ndarray, eps: float, min_samples: float) -> np.ndarray:
+    """DBSCAN's labels for points on a line: the rules and the labels of scikit-learn's
+    ``DBSCAN(eps, min_samples).fit(x.reshape(-1, 1), sample_weight=weight).labels_``.
+
+    A point is a core point when the weight within eps of it (its own included; distance
+    sqrt((a - b)^2) <= eps, as scikit-learn measures it) is at least min_samples. Clusters grow from
+    the core points in index order, each through the core points within eps (its depth-first
+    expansion, `dbscan_inner`); a non-core point within eps of a core point takes the label of the
+    first cluster that reaches it; the others are noise (-1). Written here, on numpy, because the
+    points of a zone search are one-dimensional and few (a side's price bins): importing
+    scikit-learn cost about 3.6 s of CPU in every build that finds zones again, more than the search.
+    """
+    x = np.asarray(x, dtype="float64").ravel()
+    weight = np.asarray(weight, dtype="float64").ravel()
+    n = len(x)
+    labels = np.full(n, -1, dtype="int64")
+    if n == 0:
+        return labels
+    neighbourhoods = []
+    for start in range(0, n, 1024):  # blocks of rows: memory stays n x 1024
+        block = x[start : start + 1024, None]
+        within = np.sqrt((block - x[None, :]) ** 2) <= eps
+        neighbourhoods.extend(np.flatnonzero(row) for row in within)
+    is_core = np.array([weight[neighbours].sum() >= min_samples for neighbours in neighbourhoods])
+    label = 0
+    for first in range(n):
+        if labels[first] != -1 or not is_core[first]:
+            continue
+        stack = [first]
+        while stack:
+            point = stack.pop()
+            if labels[point] != -1:
+                continue
+            labels[point] = label
+            if is_core[point]:
+                stack.extend(j for j in neighbourhoods[point] if labels[j] == -1)
+        label += 1
+    return labels
 
 
 def weighted_k_distance(x: np.ndarray, weight: np.ndarray, min_samples: int) -> np.ndarray:
@@ -143,11 +182,7 @@ def _zones_of_group(bins: pd.DataFrame, eps: float | None, min_samples: int, min
     if not np.isfinite(chosen):
         return pd.DataFrame(columns=ZONE_COLUMNS)
     chosen = max(float(chosen), min_eps)
-    labels = (
-        DBSCAN(eps=chosen * _EPS_ULP_GUARD, min_samples=min_samples)
-        .fit(x.reshape(-1, 1), sample_weight=weight)
-        .labels_
-    )
+    labels = dbscan_1d(x, weight, chosen * _EPS_ULP_GUARD, min_samples)
     members = bins.assign(label=labels)
     members = members[members["label"] >= 0]
     if members.empty:

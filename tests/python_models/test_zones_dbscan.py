@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from python_models.zones import ZONE_COLUMNS, find_zones, knee_eps, weighted_k_distance
+from python_models.zones import ZONE_COLUMNS, dbscan_1d, find_zones, knee_eps, weighted_k_distance
 
 BIN = 10.0
 CURRENT = 1000.0
@@ -164,3 +164,36 @@ def test_two_current_prices_in_one_group_are_rejected():
     levels.loc[0, "current_price"] = 999.0
     with pytest.raises(ValueError, match="several current_price values"):
         find_zones(levels)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_dbscan_1d_labels_equal_scikit_learns(seed):
+    """The line DBSCAN gives scikit-learn's labels, numbering included: random weighted points with
+    runs, gaps, repeated positions and border points between two clusters, eps on and off the
+    point spacing."""
+    from sklearn.cluster import DBSCAN
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 300))
+    x = np.round(rng.normal(0, 1, n) * rng.choice([0.01, 0.1, 1.0]), int(rng.integers(2, 6)))
+    if seed % 3 == 0:
+        rng.shuffle(x)
+    else:
+        x.sort()
+    weight = rng.choice([1.0, 0.5, 2.0, 0.3], n) * rng.uniform(0.5, 1.5, n)
+    spacing = np.median(np.diff(np.unique(x))) if len(np.unique(x)) > 1 else 0.01
+    eps = float(spacing * rng.choice([0.5, 1.0, 2.0, 5.0]))
+    min_samples = int(rng.choice([1, 2, 3, 5]))
+    expected = DBSCAN(eps=eps, min_samples=min_samples).fit(x.reshape(-1, 1), sample_weight=weight).labels_
+    assert dbscan_1d(x, weight, eps, min_samples).tolist() == expected.tolist()
+
+
+def test_dbscan_1d_border_point_joins_the_first_cluster_that_reaches_it():
+    # Core points 0, 0.05, 0.1 and 0.4, 0.45, 0.5 (weight 1, min_samples 3, eps 0.16); the point at
+    # 0.25 (weight 0.1) weighs 2.1 within eps, so it is no core point, but it lies within eps of the
+    # cores 0.1 and 0.4: a border point of both clusters, labelled with the first one found.
+    x = np.array([0.0, 0.05, 0.1, 0.25, 0.4, 0.45, 0.5])
+    weight = np.array([1.0, 1.0, 1.0, 0.1, 1.0, 1.0, 1.0])
+    assert dbscan_1d(x, weight, 0.16, 3).tolist() == [0, 0, 0, 0, 1, 1, 1]
+    assert dbscan_1d(x[::-1], weight[::-1], 0.16, 3).tolist() == [0, 0, 0, 0, 1, 1, 1]
+    assert dbscan_1d(np.array([]), np.array([]), 0.1, 2).tolist() == []
