@@ -64,6 +64,24 @@
   {%- endif -%}
 {%- endmacro %}
 
+{#- The (symbol, trade_date) partitions of the aggTrades lake. On DuckDB from the files' paths
+    (<lake>/aggTrades/symbol=S/date=D/...), which opens no file: the distinct partition values of
+    the view read every file's footer (0.4 s at a year, in the model and each scoped test). -#}
+{% macro lake_trade_days(trades) -%}
+  {{ return(adapter.dispatch('lake_trade_days', 'liquidationheatmap')(trades)) }}
+{%- endmacro %}
+
+{% macro default__lake_trade_days(trades) -%}
+  select distinct symbol, trade_date from {{ trades }}
+{%- endmacro %}
+
+{% macro duckdb__lake_trade_days(trades) -%}
+  select distinct
+      regexp_extract(file, '/symbol=([^/]+)/date=([^/]+)/[^/]*$', 1) as symbol,
+      cast(regexp_extract(file, '/symbol=([^/]+)/date=([^/]+)/[^/]*$', 2) as date) as trade_date
+  from glob('{{ env_var('LAKE_PATH', 'data/lake') }}/aggTrades/symbol=*/date=*/*.parquet')
+{%- endmacro %}
+
 {#
   The (symbol, lake day) pairs int_trades__deduplicated (`loaded`) has to (re)load: days in the
   lake it does not hold yet, and days whose aggTrades file the ingest manifest says was loaded after
@@ -73,7 +91,7 @@
   {%- set last_load = scalar_query("select max(_loaded_at) from " ~ loaded) -%}
   {%- set query -%}
     with lake_days as (
-        select distinct symbol, trade_date from {{ trades }}
+        {{ lake_trade_days(trades) }}
     ),
     loaded_days as (
         select distinct symbol, trade_date from {{ loaded }}

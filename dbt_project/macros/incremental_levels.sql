@@ -150,6 +150,64 @@
   {%- endif -%}
 {%- endmacro %}
 
+{#-
+  fct_liquidation_heatmap, incremental: which state intervals the run reads. An interval is joined
+  with every timeframe's window (eleven) and kept where it reaches a slot the run computes; on a
+  year of levels that join tests some 48 M pairs to keep 0.2 M. This predicate is the same test
+  per (symbol, timeframe), its bounds written in as literals (a few rows computed here; bucket
+  numbers as integers, which DuckDB compares as such, where 123.0 would be a decimal), so the
+  table's scan drops the other intervals before the join. Per window: the interval is live after
+  the window's first slot, and either nothing of the window is kept, or it reaches past the kept
+  slots, or it starts before them, or its bin lies outside their price range. 'true' in a full
+  build and when nothing is kept.
+-#}
+{% macro heatmap_intervals_to_read(kept, start) %}
+  {%- if not execute or start is none or start == 'all' or kept | length == 0 -%}
+    {{ return('true') }}
+  {%- endif -%}
+  {%- set bucket_minutes = var('bucket_minutes') -%}
+  {%- set query -%}
+    with timeframes as (
+        select timeframe, span_minutes / {{ bucket_minutes }} as span_buckets,
+            resolution_minutes / {{ bucket_minutes }} as resolution_buckets
+        from {{ ref('heatmap_timeframes') }}
+    ),
+    windows as (
+        select latest.symbol, timeframes.timeframe, timeframes.resolution_buckets,
+            cast(floor((latest.last_bucket_number - timeframes.span_buckets + 1)
+                / cast(timeframes.resolution_buckets as double)) as bigint) as first_slot
+        from (
+            select symbol, max(bucket_number) as last_bucket_number
+            from {{ ref('int_buckets__timeline') }}
+            group by symbol
+        ) as latest
+        cross join timeframes
+    ),
+    kept as ({{ heatmap_kept_cells(kept, start) }})
+    select windows.symbol, windows.first_slot * windows.resolution_buckets,
+        kept.kept_from_slot * windows.resolution_buckets, kept.kept_to_slot * windows.resolution_buckets,
+        kept.safe_low, kept.safe_high
+    from windows
+    left join kept
+        on kept.symbol = windows.symbol and kept.timeframe = windows.timeframe
+    order by 1, 2
+  {%- endset -%}
+  {%- set terms = [] -%}
+  {%- for row in run_query(query) -%}
+    {%- set symbol = "symbol = '" ~ (row[0] | string | replace("'", "''")) ~ "'" -%}
+    {%- set live = "(to_bucket_number is null or to_bucket_number > " ~ (row[1] | int) ~ ")" -%}
+    {%- if row[2] is none -%}
+      {%- do terms.append("(" ~ symbol ~ " and " ~ live ~ ")") -%}
+    {%- else -%}
+      {%- do terms.append("(" ~ symbol ~ " and " ~ live ~ " and (to_bucket_number is null"
+          ~ " or to_bucket_number > " ~ (row[3] | int) ~ " or from_bucket_number < " ~ (row[2] | int)
+          ~ " or not (price_bin between cast('" ~ row[4] ~ "' as double) and cast('" ~ row[5]
+          ~ "' as double))))") -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {{ return('(' ~ (terms | join('\n        or ') if terms else '1 = 0') ~ ')') }}
+{% endmacro %}
+
 {#- The heatmap's pre-hook: delete every row but the kept cells (all rows in a full rebuild, none
     when nothing changed). -#}
 {% macro heatmap_delete_outside_kept_cells() %}

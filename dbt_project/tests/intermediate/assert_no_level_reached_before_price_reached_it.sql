@@ -1,12 +1,15 @@
 -- A reached level's bucket really crossed its price (low <= LP for a long, high >= LP for a short),
 -- is after its opening bucket, and no bucket in between crossed it. The "in between" check is a
 -- range-minimum query over int_buckets__price_extremes (two overlapping power-of-two spans), an
--- independent use of that table from the lifecycle's binary-lifting search.
+-- independent use of that table from the lifecycle's binary-lifting search. Only the levels the
+-- last run of the lifecycle wrote (its latest _loaded_at: all of them in a full build): the others
+-- were checked when they were written, and the buckets up to their reach have not changed since.
 with levels as (
     select distinct
         symbol, side, liquidation_price, opened_bucket_index, reached_bucket_index
     from {{ ref('int_levels__with_lifecycle') }}
     where is_reached
+        and _loaded_at = (select max(_loaded_at) from {{ ref('int_levels__with_lifecycle') }})
 ),
 at_reach as (
     select levels.*, timeline.reach_low as low, timeline.reach_high as high

@@ -52,6 +52,8 @@ timeline as (
 intervals as (
 
     select * from {{ ref('int_heatmap__state_intervals') }}
+    {#- Only the intervals the run can need (the where of slot_ranges, per window, as literals). #}
+    where {{ heatmap_intervals_to_read(kept, rebuild_start) }}
 
 ),
 
