@@ -245,6 +245,25 @@ class _Progress:
             )
 
 
+def _forget_the_parse_of_another_project(target_dir: Path) -> None:
+    """Drop dbt's saved parse in `target_dir` when it was made from a project in another folder.
+
+    dbt's partial parsing keeps each node's absolute paths (a seed's CSV file) and does not notice
+    that the project moved (a clone renamed, a warehouse built from another checkout): the next run
+    of a seed then reads the old folder's file, or fails when it is gone. The project folder of
+    the saved parse is kept beside it."""
+    marker = target_dir / "project_dir.txt"
+    here = str(DBT_PROJECT_DIR.resolve())
+    try:
+        saved = marker.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        saved = None
+    if saved != here:
+        (target_dir / "partial_parse.msgpack").unlink(missing_ok=True)
+        target_dir.mkdir(parents=True, exist_ok=True)
+        marker.write_text(here, encoding="utf-8")
+
+
 def run_dbt(
     args: Sequence[str],
     *,
@@ -285,6 +304,7 @@ def run_dbt(
     if dbt_vars:
         cli_args += ["--vars", json.dumps(dbt_vars)]
     started = time.perf_counter()
+    _forget_the_parse_of_another_project(Path(target_dir or TARGET_DIR))
     with _environment(dbt_environment(lake, warehouse, memory_limit, threads)):
         try:
             result = dbtRunner(callbacks=[progress]).invoke(cli_args)

@@ -101,6 +101,26 @@ def test_nothing_new_runs_no_node_and_publishes_nothing(built, tmp_path):
     _assert_same_marts(warehouse, built.full)
 
 
+def test_a_moved_project_reads_its_own_seed_files(built, tmp_path, monkeypatch):
+    """dbt's saved parse keeps a seed's absolute path and does not notice the project moved: a build
+    from the moved project must read the seed from there (the old folder is gone)."""
+    warehouse = tmp_path / "liquidations.duckdb"
+    copy_warehouse(built.full, warehouse)
+    first = tmp_path / "first"
+    shutil.copytree(
+        dbt_runner.DBT_PROJECT_DIR, first / "dbt_project", ignore=shutil.ignore_patterns("target", "logs")
+    )
+    monkeypatch.setattr(dbt_runner, "DBT_PROJECT_DIR", first / "dbt_project")
+    before = build_warehouse(built.lake, warehouse, select=["heatmap_timeframes"])
+    assert before.success, [(n.name, n.message) for n in before.failures] or before.error
+    moved = tmp_path / "moved"
+    shutil.move(first, moved)
+    monkeypatch.setattr(dbt_runner, "DBT_PROJECT_DIR", moved / "dbt_project")
+    after = build_warehouse(built.lake, warehouse, select=["heatmap_timeframes"])
+    assert after.success, [(n.name, n.message) for n in after.failures] or after.error
+    assert [n.name for n in after.nodes if n.resource_type == "seed"] == ["heatmap_timeframes"]
+
+
 def test_an_edited_model_rebuilds_it_and_its_descendants(built, tmp_path, monkeypatch):
     warehouse = tmp_path / "liquidations.duckdb"
     copy_warehouse(built.incremental, warehouse)
