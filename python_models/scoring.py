@@ -251,6 +251,39 @@ def skill(value: np.ndarray, uniform: np.ndarray, oracle: np.ndarray | float) ->
     return np.where(denominator > 0, out, np.nan)
 
 
+# The per-day sums a placement score is made of (placement_day_sums): per symbol, horizon, side
+# (long, short), map and UTC day of t. Every average and every day-block resample is a ratio of
+# sums of these, so a score of any union of days, the pooled headline included, is computed from
+# them without the scoring windows' rows.
+DAY_SUM_KEYS = ["symbol", "horizon_hours", "side", "model", "day"]
+DAY_SUM_VALUES = ["weighted_overlap", "weight", "weighted_emd", "emd_weight"]
+
+
+def placement_day_sums(per_window: pd.DataFrame) -> pd.DataFrame:
+    """placement_by_window rows summed per DAY_SUM_KEYS: Σ weight × overlap, Σ weight, and the same
+    two over the windows where emd_pct is defined (Σ weight × emd_pct, Σ weight). Sorted by the keys."""
+    columns = [*DAY_SUM_KEYS, *DAY_SUM_VALUES]
+    if per_window.empty:
+        return pd.DataFrame(columns=columns)
+    weight = per_window["weight"].to_numpy(dtype="float64")
+    emd = per_window["emd_pct"].to_numpy(dtype="float64")
+    defined = np.isfinite(emd)
+    frame = pd.DataFrame(
+        {
+            "symbol": per_window["symbol"].astype(str).array,
+            "horizon_hours": per_window["horizon_hours"].astype("int64").to_numpy(),
+            "side": per_window["side"].astype(str).array,
+            "model": per_window["model"].astype(str).array,
+            "day": to_timestamp(per_window["window_start"]).dt.floor("D").to_numpy(),
+            "weighted_overlap": weight * per_window["overlap"].to_numpy(dtype="float64"),
+            "weight": weight,
+            "weighted_emd": np.where(defined, weight * np.where(defined, emd, 0.0), 0.0),
+            "emd_weight": np.where(defined, weight, 0.0),
+        }
+    )
+    return frame.groupby(DAY_SUM_KEYS, sort=True, as_index=False)[DAY_SUM_VALUES].sum()[columns]
+
+
 def summarise_placement(
     per_window: pd.DataFrame,
     periods: Mapping[str, tuple[pd.Timestamp | str, pd.Timestamp | str]],
@@ -267,29 +300,45 @@ def summarise_placement(
     as 1 when there is no oracle map). Intervals: the ``level`` central interval over ``draws``
     day-block bootstrap resamples (the days of the period drawn with replacement, the same draws for
     every map and side of a symbol, period and horizon, from ``seed``); only overlap and skill have
-    one. Output columns SCORE_COLUMNS minus kind.
+    one. Output columns SCORE_COLUMNS minus kind. The rows are summed per day first
+    (placement_day_sums) and scored from those sums (summarise_day_sums).
     """
+    parts = []
+    if not per_window.empty:
+        window_start = to_timestamp(per_window["window_start"])
+        window_end = window_start + pd.to_timedelta(per_window["horizon_hours"].astype("int64"), unit="h")
+        for label, (start, end) in periods.items():
+            inside = ((window_start >= pd.Timestamp(start)) & (window_end <= pd.Timestamp(end))).to_numpy()
+            if inside.any():
+                parts.append(placement_day_sums(per_window[inside]).assign(period=str(label)))
+    sums = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*DAY_SUM_KEYS, "period"])
+    return summarise_day_sums(sums, draws=draws, seed=seed, level=level)
+
+
+def summarise_day_sums(
+    sums: pd.DataFrame, *, draws: int = 200, seed: int = 12, level: float = 0.9
+) -> pd.DataFrame:
+    """summarise_placement from day sums (placement_day_sums' columns plus ``period``, one row per
+    key and period; the days of a period are those with any row of its symbol and horizon)."""
     rows: list[tuple] = []
-    if per_window.empty:
-        return pd.DataFrame(rows, columns=[c for c in SCORE_COLUMNS if c != "kind"])
-    frame = per_window.copy()
-    frame["window_start"] = to_timestamp(frame["window_start"])
-    frame["window_end"] = frame["window_start"] + pd.to_timedelta(frame["horizon_hours"], unit="h")
-    frame["day"] = frame["window_start"].dt.floor("D")
-    models = sorted(frame["model"].astype(str).unique())
-    for label, (start, end) in periods.items():
-        start, end = pd.Timestamp(start), pd.Timestamp(end)
-        inside = frame[(frame["window_start"] >= start) & (frame["window_end"] <= end)]
-        for (symbol, horizon), group in inside.groupby(["symbol", "horizon_hours"], sort=True):
+    columns = [c for c in SCORE_COLUMNS if c != "kind"]
+    if sums.empty:
+        return pd.DataFrame(rows, columns=columns)
+    sums = sums.assign(day=to_timestamp(sums["day"]), horizon_hours=sums["horizon_hours"].astype("int64"))
+    for label, in_period in sums.groupby("period", sort=False):
+        models = sorted(in_period["model"].astype(str).unique())
+        for (symbol, horizon), group in in_period.groupby(["symbol", "horizon_hours"], sort=True):
             days = np.sort(group["day"].unique())
             counts = bootstrap_counts(len(days), draws=draws, seed=seed)
-            day_code = np.searchsorted(days, group["day"].to_numpy())
             for side in [*SIDES, ALL_SIDES]:
-                chosen = group if side == ALL_SIDES else group[group["side"] == side]
-                codes = day_code if side == ALL_SIDES else day_code[(group["side"] == side).to_numpy()]
+                if side == ALL_SIDES:
+                    chosen = group.groupby(["model", "day"], sort=True, as_index=False)[DAY_SUM_VALUES].sum()
+                else:
+                    chosen = group[group["side"] == side]
+                codes = np.searchsorted(days, chosen["day"].to_numpy())
                 key = (str(symbol), side, str(label), int(horizon))
                 rows.extend(_summary_rows(chosen, codes, len(days), counts, models, level, key))
-    return pd.DataFrame(rows, columns=[c for c in SCORE_COLUMNS if c != "kind"])
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _summary_rows(
@@ -303,22 +352,24 @@ def _summary_rows(
 ) -> list[tuple]:
     symbol, side, label, horizon = key
     table = {}
+    names = chosen["model"].astype(str).to_numpy()
     for name in models:
-        mine = chosen["model"].to_numpy() == name
-        weight = chosen["weight"].to_numpy()[mine]
-        overlap = chosen["overlap"].to_numpy()[mine]
-        emd = chosen["emd_pct"].to_numpy(dtype="float64")[mine]
+        mine = names == name
         days = day_code[mine]
-        numerator = np.bincount(days, weights=weight * overlap, minlength=n_days)
-        denominator = np.bincount(days, weights=weight, minlength=n_days)
+        numerator = np.bincount(
+            days, weights=chosen["weighted_overlap"].to_numpy(dtype="float64")[mine], minlength=n_days
+        )
+        denominator = np.bincount(
+            days, weights=chosen["weight"].to_numpy(dtype="float64")[mine], minlength=n_days
+        )
         resampled = counts @ denominator
         value = numerator.sum() / denominator.sum() if denominator.sum() > 0 else np.nan
         with np.errstate(all="ignore"):
             samples = np.where(resampled > 0, (counts @ numerator) / resampled, np.nan)
-        defined = np.isfinite(emd)
-        emd_weight = weight[defined].sum()
-        emd_value = float((weight[defined] * emd[defined]).sum() / emd_weight) if emd_weight > 0 else np.nan
-        table[name] = (value, samples, float(denominator.sum()), emd_value, float(emd_weight))
+        emd_weight = float(chosen["emd_weight"].to_numpy(dtype="float64")[mine].sum())
+        emd_sum = float(chosen["weighted_emd"].to_numpy(dtype="float64")[mine].sum())
+        emd_value = emd_sum / emd_weight if emd_weight > 0 else np.nan
+        table[name] = (value, samples, float(denominator.sum()), emd_value, emd_weight)
     uniform = table.get(UNIFORM)
     oracle = table.get(ORACLE)
     rows = []
@@ -428,19 +479,55 @@ def calibration(
     return out[METRIC_COLUMNS]
 
 
-def history_metrics(
+# The hourly series' moments per period, symbol, model and side (history_moments): the number of
+# hours, the sums of predicted and true notional, and the centred second moments. calibration and
+# hourly_correlation are functions of these, and the moments of disjoint periods pool exactly
+# (pool_moments), so a pooled span's correlation needs no hourly series.
+MOMENT_KEYS = ["period", "symbol", "model", "side"]
+MOMENT_VALUES = ["hours", "predicted", "true", "m2_predicted", "m2_true", "co_moment"]
+
+
+def _moments(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    grouped = table.groupby(keys, sort=True)
+    sums = grouped[["predicted", "true"]].sum()
+    centred = table.assign(
+        dx=table["predicted"] - grouped["predicted"].transform("mean"),
+        dy=table["true"] - grouped["true"].transform("mean"),
+    )
+    centred = centred.assign(xy=centred["dx"] * centred["dy"], xx=centred["dx"] ** 2, yy=centred["dy"] ** 2)
+    moments = centred.groupby(keys, sort=True)[["xy", "xx", "yy"]].sum()
+    return sums.index.to_frame(index=False).assign(
+        hours=grouped.size().to_numpy().astype("float64"),
+        predicted=sums["predicted"].to_numpy(),
+        true=sums["true"].to_numpy(),
+        m2_predicted=moments["xx"].to_numpy(),
+        m2_true=moments["yy"].to_numpy(),
+        co_moment=moments["xy"].to_numpy(),
+    )
+
+
+def _in_periods(table: pd.DataFrame, group: list[tuple[str, pd.Timestamp, pd.Timestamp]]) -> pd.DataFrame:
+    """The rows of an hourly table whose hour starts inside one of the group's disjoint periods, labelled."""
+    starts = np.array([s for _, s, _ in group], dtype="datetime64[ns]")
+    ends = np.array([e for _, _, e in group], dtype="datetime64[ns]")
+    hours = table["hour"].to_numpy(dtype="datetime64[ns]")
+    slot = np.searchsorted(starts, hours, side="right") - 1
+    valid = (slot >= 0) & (hours < ends[np.maximum(slot, 0)])
+    return table[valid].assign(period=np.array([g[0] for g in group])[slot[valid]])
+
+
+def history_moments(
     history: pd.DataFrame,
     truth: pd.DataFrame,
     periods: Mapping[str, tuple[pd.Timestamp | str, pd.Timestamp | str]],
 ) -> pd.DataFrame:
-    """calibration and hourly_correlation of every period at once (disjoint or not), vectorised.
+    """The moments (MOMENT_VALUES) of every period's hourly predicted and true series (hourly_table).
 
-    The same values as ``calibration`` and ``hourly_correlation`` over each period's hours (one
-    hourly table per group of overlapping periods instead of two per period, which matters with
-    hundreds of walk-forward windows). Output: symbol, model, side, period, metric, value, n,
-    horizon_hours / low / high null.
+    One row per period, symbol, model and side (long, short, all) of the models predicting in the
+    period, and one with model null per symbol (predicted or liquidated in the period) and side:
+    the truth alone, what a model without predictions there is judged on (pool_moments).
     """
-    columns = ["symbol", "model", "side", "period", "metric", "value", "n", "horizon_hours", "low", "high"]
+    columns = [*MOMENT_KEYS, *MOMENT_VALUES]
     if not periods:
         return pd.DataFrame(columns=columns)
     canonical = prepare_truth(truth)
@@ -461,42 +548,117 @@ def history_metrics(
         inside = (history_time >= first).to_numpy() & (history_time < last).to_numpy()
         in_truth = canonical[(canonical["time"] >= first) & (canonical["time"] < last)]
         table = hourly_table(history[inside], in_truth, start=first, end=last)
-        if table.empty:
-            continue
-        starts = np.array([s for _, s, _ in group], dtype="datetime64[ns]")
-        ends = np.array([e for _, _, e in group], dtype="datetime64[ns]")
-        hours = table["hour"].to_numpy(dtype="datetime64[ns]")
-        slot = np.searchsorted(starts, hours, side="right") - 1
-        valid = (slot >= 0) & (hours < ends[np.maximum(slot, 0)])
-        # An hour counts in a period when it starts inside it (as hourly_table's hours do).
-        table = table[valid].assign(period=np.array([g[0] for g in group])[slot[valid]])
-        keys = ["period", "symbol", "model", "side"]
-        grouped = table.groupby(keys, sort=True)
-        sums = grouped[["predicted", "true"]].sum()
-        count = grouped.size()
-        centred = table.assign(
-            dx=table["predicted"] - grouped["predicted"].transform("mean"),
-            dy=table["true"] - grouped["true"].transform("mean"),
-        )
-        centred = centred.assign(
-            xy=centred["dx"] * centred["dy"], xx=centred["dx"] ** 2, yy=centred["dy"] ** 2
-        )
-        moments = centred.groupby(keys, sort=True)[["xy", "xx", "yy"]].sum()
-        denominator = np.sqrt(moments["xx"] * moments["yy"])
-        with np.errstate(all="ignore"):
-            correlation = np.where((denominator > 0) & (count >= 2), moments["xy"] / denominator, np.nan)
-            ratio = np.where(
-                sums["true"] > 0, sums["predicted"] / sums["true"].where(sums["true"] > 0), np.nan
-            )
-        index = sums.index.to_frame(index=False)
-        parts.append(index.assign(metric="calibration", value=ratio, n=sums["true"].to_numpy()))
-        parts.append(
-            index.assign(metric="hourly_correlation", value=correlation, n=count.to_numpy().astype("float64"))
-        )
+        if not table.empty:
+            parts.append(_moments(_in_periods(table, group), MOMENT_KEYS))
+        symbols = sorted(set(history.loc[inside, "symbol"].astype(str)) | set(in_truth["symbol"].astype(str)))
+        hours = pd.date_range(first.floor(HOUR), (last - pd.Timedelta(1, "ns")).floor(HOUR), freq=HOUR)
+        if symbols and len(hours):
+            index = pd.MultiIndex.from_product([symbols, SIDES, hours], names=["symbol", "side", "hour"])
+            true = in_truth.assign(hour=in_truth["time"].dt.floor(HOUR)).groupby(["symbol", "side", "hour"])
+            alone = true["notional"].sum().reindex(index, fill_value=0.0).rename("true").reset_index()
+            alone = alone.assign(predicted=0.0)
+            both = alone.groupby(["symbol", "hour"], as_index=False)[["predicted", "true"]].sum()
+            alone = pd.concat([alone, both.assign(side=ALL_SIDES)], ignore_index=True)
+            keys = ["period", "symbol", "side"]
+            parts.append(_moments(_in_periods(alone, group), keys).assign(model=None))
+    parts = [p for p in parts if not p.empty]
     if not parts:
         return pd.DataFrame(columns=columns)
-    out = pd.concat(parts, ignore_index=True)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+def pool_moments(moments: pd.DataFrame, label: str, hours: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """The moments of the union of disjoint periods (history_moments rows), as one period ``label``.
+
+    Every model and symbol predicting in any period is pooled over every period's hours, as
+    history_moments over the union would: where a model has no row in a period it counts 0 per hour
+    there, against that period's truth (its model-null row; none: no liquidation either).
+    ``hours``: every period's number of hours, in the order they are combined (a period with no
+    row at all is then still counted, as hours of zeros); by default the periods of ``moments``
+    in the order they first appear, with the hours their rows give.
+    """
+    columns = [*MOMENT_KEYS, *MOMENT_VALUES]
+    model_rows = moments[moments["model"].notna()]
+    if model_rows.empty:
+        return pd.DataFrame(columns=columns)
+    if hours is None:
+        periods = list(dict.fromkeys(moments["period"].astype(str)))
+        hours = moments.assign(period=moments["period"].astype(str)).groupby("period")["hours"].max()
+    else:
+        periods = [str(p) for p in hours]
+        hours = pd.Series({str(p): float(h) for p, h in hours.items()})
+    symbols = sorted(model_rows["symbol"].astype(str).unique())
+    models = sorted(model_rows["model"].astype(str).unique())
+    index = pd.MultiIndex.from_product(
+        [periods, symbols, models, [*SIDES, ALL_SIDES]], names=["period", "symbol", "model", "side"]
+    )
+    keyed = model_rows.assign(period=model_rows["period"].astype(str)).set_index(MOMENT_KEYS)
+    table = keyed[MOMENT_VALUES].reindex(index).reset_index()
+    truth_rows = moments[moments["model"].isna()]
+    alone = truth_rows.assign(period=truth_rows["period"].astype(str)).set_index(["period", "symbol", "side"])
+    missing = table["hours"].isna().to_numpy()
+    fill = alone[["true", "m2_true"]].reindex(pd.MultiIndex.from_frame(table[["period", "symbol", "side"]]))
+    for column in ("true", "m2_true"):
+        table.loc[missing, column] = fill[column].to_numpy()[missing]
+    table.loc[missing, ["predicted", "m2_predicted", "co_moment"]] = 0.0
+    table.loc[missing, "hours"] = hours.reindex(table.loc[missing, "period"]).to_numpy()
+    table[["true", "m2_true"]] = table[["true", "m2_true"]].fillna(0.0)
+    keys = ["symbol", "model", "side"]
+    grouped = table.groupby(keys, sort=True)
+    total = grouped[["hours", "predicted", "true"]].transform("sum")
+    # Between-period part of the second moments: n_p (mean_p - mean)^2 and the cross term.
+    dx = table["predicted"] / table["hours"] - total["predicted"] / total["hours"]
+    dy = table["true"] / table["hours"] - total["true"] / total["hours"]
+    table = table.assign(
+        m2_predicted=table["m2_predicted"] + table["hours"] * dx * dx,
+        m2_true=table["m2_true"] + table["hours"] * dy * dy,
+        co_moment=table["co_moment"] + table["hours"] * dx * dy,
+    )
+    pooled = table.groupby(keys, sort=True)[MOMENT_VALUES].sum().reset_index()
+    return pooled.assign(period=str(label))[columns]
+
+
+def moment_metrics(moments: pd.DataFrame) -> pd.DataFrame:
+    """calibration and hourly_correlation from the moments (the model rows of history_moments)."""
+    columns = ["symbol", "model", "side", "period", "metric", "value", "n", "horizon_hours", "low", "high"]
+    rows = moments[moments["model"].notna()]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    denominator = np.sqrt(rows["m2_predicted"].to_numpy() * rows["m2_true"].to_numpy())
+    true = rows["true"].to_numpy(dtype="float64")
+    with np.errstate(all="ignore"):
+        correlation = np.where(
+            (denominator > 0) & (rows["hours"].to_numpy() >= 2),
+            rows["co_moment"].to_numpy() / denominator,
+            np.nan,
+        )
+        ratio = np.where(true > 0, rows["predicted"].to_numpy() / np.where(true > 0, true, np.nan), np.nan)
+    index = rows[["symbol", "model", "side", "period"]].reset_index(drop=True)
+    out = pd.concat(
+        [
+            index.assign(metric="calibration", value=ratio, n=true),
+            index.assign(
+                metric="hourly_correlation", value=correlation, n=rows["hours"].to_numpy(dtype="float64")
+            ),
+        ],
+        ignore_index=True,
+    )
     return out.assign(horizon_hours=np.nan, low=np.nan, high=np.nan)[columns]
+
+
+def history_metrics(
+    history: pd.DataFrame,
+    truth: pd.DataFrame,
+    periods: Mapping[str, tuple[pd.Timestamp | str, pd.Timestamp | str]],
+) -> pd.DataFrame:
+    """calibration and hourly_correlation of every period at once (disjoint or not), vectorised.
+
+    The same values as ``calibration`` and ``hourly_correlation`` over each period's hours (one
+    hourly table per group of overlapping periods instead of two per period, which matters with
+    hundreds of walk-forward windows), from the moments (history_moments). Output: symbol, model,
+    side, period, metric, value, n, horizon_hours / low / high null.
+    """
+    return moment_metrics(history_moments(history, truth, periods))
 
 
 def score_models(
@@ -543,7 +705,25 @@ def score_periods(
     """
     require_columns(history, HISTORY_COLUMNS, "liquidation history")
     placement = summarise_placement(per_window, periods, draws=draws, seed=seed, level=level)
-    parts = [placement, history_metrics(history, truth, periods)]
+    return _score_frame([placement, history_metrics(history, truth, periods)])
+
+
+def score_sums(
+    day_sums: pd.DataFrame,
+    moments: pd.DataFrame,
+    *,
+    draws: int = 200,
+    seed: int = 12,
+    level: float = 0.9,
+) -> pd.DataFrame:
+    """score_periods from what the placement rows and the hourly series sum to: ``day_sums``
+    (placement_day_sums plus ``period``) and ``moments`` (history_moments, or pool_moments for a
+    union of periods). The same figures as score_periods over the rows those sums come from."""
+    placement = summarise_day_sums(day_sums, draws=draws, seed=seed, level=level)
+    return _score_frame([placement, moment_metrics(moments)])
+
+
+def _score_frame(parts: list[pd.DataFrame]) -> pd.DataFrame:
     out = (
         pd.concat([p for p in parts if not p.empty], ignore_index=True)
         if any(not p.empty for p in parts)

@@ -97,15 +97,44 @@ def _folder_bytes(folder: Path) -> int:
     return total
 
 
+def _temp_peaks(results: Path, samples: list[tuple[float, int]], top: int = 4) -> list[list]:
+    """The nodes with the largest temporary folder seen while they ran: [[node, MiB], ...].
+
+    Two threads run two nodes at once, so a peak is named against each node running then.
+    """
+    from datetime import datetime
+
+    if not results.exists() or not samples:
+        return []
+    peaks = {}
+    for node in json.loads(results.read_text()).get("results", []):
+        timing = [t for t in node.get("timing", []) if t.get("name") == "execute" and t.get("started_at")]
+        if not timing:
+            continue
+        began, ended = (
+            datetime.fromisoformat(timing[0][key].replace("Z", "+00:00")).timestamp()
+            for key in ("started_at", "completed_at")
+        )
+        seen = [b for t, b in samples if began <= t <= ended]
+        if seen:
+            peaks[node["unique_id"].split(".")[-1]] = max(seen) / 2**20
+    return [[name, round(mib)] for name, mib in sorted(peaks.items(), key=lambda kv: -kv[1])[:top]]
+
+
 def _build(lake: Path, warehouse: Path, truth: str, args: argparse.Namespace, step: str) -> dict:
     # The warehouse folder's size is sampled while the build runs: its peak is the disk the build
     # needs on top of the lake (working files, copies, the published warehouse).
     peak, running = [_folder_bytes(warehouse.parent)], threading.Event()
     running.set()
+    # DuckDB's temporary folder (spill) beside the working database, sampled with the time, so that
+    # its peaks can be laid against the nodes dbt ran then (_temp_peaks).
+    temp = warehouse.with_name(f"{warehouse.stem}.working{warehouse.suffix}.tmp")
+    temp_samples: list[tuple[float, int]] = []
 
     def sample() -> None:
         while running.is_set():
             peak.append(_folder_bytes(warehouse.parent))
+            temp_samples.append((time.time(), _folder_bytes(temp) if temp.is_dir() else 0))
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -140,6 +169,8 @@ def _build(lake: Path, warehouse: Path, truth: str, args: argparse.Namespace, st
     results = warehouse.with_name("dbt_build_results.json")
     if results.exists():
         shutil.copyfile(results, warehouse.with_name(f"dbt_build_results.{step}.json"))
+    result["temp_peak_mib"] = max((b for _, b in temp_samples), default=0) / 2**20
+    result["temp_nodes"] = _temp_peaks(results, temp_samples)
     result["load"] = (load_before + os.getloadavg()[0]) / 2  # 1-minute load average, before and after
     result["disk_peak_mib"] = max(peak) / 2**20
     result["disk_after_mib"] = _folder_bytes(warehouse.parent) / 2**20
@@ -242,7 +273,10 @@ def main() -> int:
             f"      disk (warehouse folder): after the full build {full['disk_after_mib']:,.0f} MiB "
             f"(served file {full['served_mib']:,.0f} MiB), peak during +1 day "
             f"{incremental['disk_peak_mib']:,.0f} MiB, "
-            f"during nothing new {unchanged['disk_peak_mib']:,.0f} MiB",
+            f"during nothing new {unchanged['disk_peak_mib']:,.0f} MiB\n"
+            f"      DuckDB's temporary folder: peak during full {full['temp_peak_mib']:,.0f} MiB "
+            f"(nodes running then, MiB: {full['temp_nodes']}), "
+            f"during +1 day {incremental['temp_peak_mib']:,.0f} MiB ({incremental['temp_nodes']})",
             flush=True,
         )
     print(

@@ -34,6 +34,7 @@ TABLES = (
     "int_scoring__window_truth_cells",
     "int_scoring__window_oracle_cells",
     "int_scoring__placement",
+    "int_scoring__window_sums",
     "fct_model_scores",
     "fct_liquidation_history_ensemble",
     "fct_liquidation_heatmap_ensemble",

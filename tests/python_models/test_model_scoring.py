@@ -5,7 +5,14 @@ import pandas as pd
 import pytest
 from planted_world import START, SYMBOL, history, truth_notional, truth_rows
 
-from python_models.scoring import calibration, hourly_correlation
+from python_models.scoring import (
+    calibration,
+    history_metrics,
+    history_moments,
+    hourly_correlation,
+    moment_metrics,
+    pool_moments,
+)
 from python_models.truth import prepare_truth, truth_from_force_orders
 
 JUDGED = range(23)
@@ -115,3 +122,33 @@ def test_force_order_rows_become_canonical_truth():
 def test_unknown_truth_side_is_named():
     with pytest.raises(ValueError, match="unknown side value"):
         prepare_truth(truth_rows().assign(side="LONG"))
+
+
+def test_moments_of_windows_pooled_give_the_metrics_of_their_union():
+    # Three windows of two hours: model m predicts in the first two, model b only in the third;
+    # the second window has no liquidation at all, the third no prediction of m.
+    rng = np.random.default_rng(3)
+    history = pd.concat(
+        [
+            hand_history(list(rng.uniform(0, 5, 4))),
+            hand_history([0.0, 0.0, 0.0, 0.0, 2.0, 7.0]).assign(model="b").iloc[4:],
+        ],
+        ignore_index=True,
+    )
+    history.loc[1, "side"] = "short"
+    truth = hand_truth([[(1.0, 2.0)], [(3.0, 1.0), (2.0, 2.0)], [], [], [(4.0, 1.0)], [(1.0, 1.0)]])
+    union = {"u": (START, START + pd.Timedelta("6h"))}
+    spans = {
+        str(k): (START + pd.Timedelta(hours=2 * k), START + pd.Timedelta(hours=2 * k + 2)) for k in range(3)
+    }
+    # Each window on its own (as a build that computes one window at a time), then pooled.
+    moments = pd.concat(
+        [history_moments(history, truth, {label: span}) for label, span in spans.items()], ignore_index=True
+    )
+    pooled = pool_moments(moments, "u", {label: 2.0 for label in spans})
+    direct = history_metrics(history, truth, union).sort_values(
+        ["model", "side", "metric"], ignore_index=True
+    )
+    from_moments = moment_metrics(pooled).sort_values(["model", "side", "metric"], ignore_index=True)
+    assert set(direct["model"]) == {"m", "b"} and len(direct) == 12
+    pd.testing.assert_frame_equal(from_moments, direct, check_exact=False, rtol=1e-12, check_dtype=False)

@@ -1,17 +1,23 @@
 """The path-conditioned placement yardstick on hand-built windows with known answers."""
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
 from placement_world import BIN, PRICE, START, SYMBOL, cells, start, truth, windows
 
 from python_models.scoring import (
+    DAY_SUM_KEYS,
+    DAY_SUM_VALUES,
     SCORE_COLUMNS,
     bootstrap_counts,
     placement_by_window,
+    placement_day_sums,
     reference_cells,
     score_models,
     skill,
+    summarise_day_sums,
     summarise_placement,
 )
 
@@ -161,3 +167,31 @@ def test_without_an_oracle_skill_is_measured_against_a_perfect_overlap():
     table = scores[(scores["side"] == "all") & scores["horizon_hours"].notna()].set_index(["model", "metric"])
     assert "oracle" not in set(scores["model"])
     assert table.loc[("m", "skill"), "value"] == pytest.approx((9 / 21 - 0.1) / (1 - 0.1))
+
+
+def test_scores_pooled_from_the_windows_day_sums_equal_the_scores_of_all_their_rows():
+    # Two windows a day over four days, cut into "evaluation windows" of 1.5, 0.5 and 2 days: the
+    # first two share day 1, which the pooled day-block bootstrap must treat as one day.
+    hours = [24 * d + h for d in range(4) for h in (1, 13)]
+    grid = windows([(h, side, 90, 99) for h in hours for side in ("long", "short")])
+    true = truth(
+        {(h, side): {95 + (i % 3): 1.0 + i} for i, h in enumerate(hours) for side in ("long", "short")}
+    )
+    maps = pd.concat(
+        [
+            cells("m", {(h, side): {95: 1.0, 96: 0.5} for h in hours for side in ("long", "short")}),
+            cells("oracle", {(h, "long"): {95 + (i % 3): 1.0} for i, h in enumerate(hours)}),
+            reference_cells(grid, proximity_scale_pct=0.5),
+        ]
+    )
+    rows = placement_by_window(grid, maps, true)
+    cuts = [START, START + pd.Timedelta("36h"), START + pd.Timedelta("48h"), START + pd.Timedelta("4D")]
+    sums = []
+    for first, last in itertools.pairwise(cuts):
+        inside = (rows["window_start"] >= first) & (rows["window_start"] < last)
+        sums.append(placement_day_sums(rows[inside]))
+    pooled = pd.concat(sums).groupby(DAY_SUM_KEYS, as_index=False, sort=True)[DAY_SUM_VALUES].sum()
+    direct = summarise_placement(rows, {"p": (START, START + pd.Timedelta("4D"))}, draws=100)
+    from_sums = summarise_day_sums(pooled.assign(period="p"), draws=100)
+    pd.testing.assert_frame_equal(from_sums, direct, check_exact=False, rtol=1e-12)
+    assert len(direct) > 0 and (direct["low"] < direct["high"]).any()

@@ -8,8 +8,9 @@
 
   fct_liquidation_heatmap cannot serve: each timeframe there is a span ending at the latest bucket,
   so its 5-minute cells cover at most the last day. Here every state interval of
-  int_heatmap__state_intervals is expanded into the buckets with trades it covers (an equi-join on
-  the bucket number, so the work grows with the rows written, not with intervals x buckets), and
+  int_heatmap__state_intervals is expanded into the hour-end buckets with trades it covers (a
+  series in steps of an hour, then an equi-join on the bucket number, so the work grows with the
+  rows written, not with intervals x buckets, and no row is made only to be dropped), and
   each cell is valued like the heatmap mart's: the bin's live quantity at the end of the bucket,
   normalized_quantity x exp(L(bucket)), times the bucket's close. Cells below
   heatmap_min_live_notional_usdt are dropped as in the mart; no price window is applied (a bin's
@@ -36,6 +37,10 @@
         pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ bucket_on_or_after_rebuild_start('bucket_start') }}{% endif %}"
     )
 }}
+{%- set per_hour = 60 // var('bucket_minutes') -%}
+{%- if 60 % var('bucket_minutes') != 0 -%}
+  {{ exceptions.raise_compiler_error("var bucket_minutes must divide an hour (the scoring windows start on the hour); got " ~ var('bucket_minutes')) }}
+{%- endif %}
 -- depends_on: {{ ref('stg_ingest__manifest') }}
 -- depends_on: {{ ref('int_trades__per_bucket') }}
 with
@@ -92,10 +97,17 @@ expanded as (
         intervals.side,
         intervals.price_bin,
         intervals.normalized_quantity,
-        {{ integer_series(
-            'greatest(intervals.from_bucket_number, last_bucket.first_bucket_number)',
-            'coalesce(intervals.to_bucket_number, last_bucket.last_bucket_number + 1) - 1'
-        ) }} as bucket_number
+        {#- Only the buckets that end on an hour ((bucket_number + 1) % per_hour = 0, bucket numbers
+            counting from the epoch), in steps of an hour from the first of them in the interval: the
+            others were expanded only to be dropped by the join below (12 rows for 1 kept at 5
+            minutes, which a full build spilled to DuckDB's temporary folder). DuckDB only, as the
+            whole scoring folder. -#}
+        unnest(range(
+            greatest(intervals.from_bucket_number, last_bucket.first_bucket_number)
+                + ({{ per_hour }} - 1 - greatest(intervals.from_bucket_number, last_bucket.first_bucket_number) % {{ per_hour }}) % {{ per_hour }},
+            coalesce(intervals.to_bucket_number, last_bucket.last_bucket_number + 1),
+            {{ per_hour }}
+        )) as bucket_number
     from intervals
     inner join last_bucket
         on last_bucket.symbol = intervals.symbol

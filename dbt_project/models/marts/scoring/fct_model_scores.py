@@ -1,9 +1,8 @@
 """Every model variant, the ensemble and the reference maps, scored walk-forward against the truth.
 
 Per complete evaluation window (window_id 1, 2, ...: int_scoring__periods), on its TEST span only:
-- overlap, skill and emd_pct per horizon (python_models.scoring.summarise_placement over the rows
-  of int_scoring__placement, overlap and skill with a 90 % day-block bootstrap interval in low,
-  high);
+- overlap, skill and emd_pct per horizon (over the rows of int_scoring__placement, overlap and
+  skill with a 90 % day-block bootstrap interval in low, high);
 - calibration and hourly_correlation of the predicted history (fct_liquidation_history and the
   ensemble's, whose buckets use the weights in force) against stg_truth__liquidations (horizon null).
 window_id 0 is the headline: every complete window's test span pooled (the test spans tile the
@@ -11,10 +10,15 @@ range from the end of the first train span, so every instant is scored once, eac
 parameters fitted before it), with the day-block bootstrap over all those days. Every figure is out
 of sample: no window's fit read its test span. Definitions in the `model_scoring` docs block.
 
-Incremental by window (delete+insert on window_id): the windows whose placement rows were
-recomputed in this build, the new ones and those whose test span reaches into data ingested since
-the last load are scored again; window 0 is recomputed on every build (it pools them all, from the
-small per-window rows).
+Everything is computed from int_scoring__window_sums: per window, the placement rows summed per day
+and the hourly series' moments (python_models.scoring.score_sums). A window's scores are those
+sums' ratios and resamples; the pooled headline pools every window's sums (the same days of the
+same windows, so the same figures as scoring all their rows at once), which is a few rows per
+window: adding a day costs the same at a month and at a year.
+
+Incremental by window (delete+insert on window_id): the windows whose sums were recomputed in this
+build (new ones, those whose test span reaches into data ingested since), and window 0 on every
+build.
 """
 
 import datetime
@@ -23,19 +27,10 @@ import json
 import numpy as np
 import pandas as pd
 
-from python_models.scoring import score_periods
-from python_models.truth import prepare_truth
+from python_models.scoring import DAY_SUM_KEYS, DAY_SUM_VALUES, MOMENT_VALUES, pool_moments, score_sums
 from python_models.walk_forward import POOLED_WINDOW, plan_windows, settings_key
 
-# stg_truth__liquidations as python_models.truth.prepare_truth takes it: the fill, on the position's side.
-TRUTH_COLUMNS = (
-    "symbol, liquidated_at as time, position_side as side, fill_price as price, fill_quantity as quantity"
-)
-# The predicted history summed per hour in DuckDB (hourly_table floors to the hour anyway).
-HOURLY = (
-    "symbol, model, date_trunc('hour', bucket_start) as bucket_start, side,"
-    " sum(liquidated_notional) as liquidated_notional"
-)
+RENAMED = {"predicted_notional": "predicted", "true_notional": "true"}
 COLUMNS = [
     "symbol",
     "model",
@@ -57,17 +52,18 @@ COLUMNS = [
 PERIOD = "test"
 
 
-def _scores(placement, history, truth, spans: dict, *, draws, seed, level) -> pd.DataFrame:
-    """Every metric of the spans {window_id: (start, end)} at once (python_models.scoring.score_periods)."""
-    periods = {str(w): (pd.Timestamp(s), pd.Timestamp(e)) for w, (s, e) in spans.items()}
-    out = score_periods(placement, history, truth, periods=periods, draws=draws, seed=seed, level=level)
-    window = out["period"].astype(int)
-    return out.assign(
-        window_id=window,
-        period=PERIOD,
-        period_start=window.map({w: pd.Timestamp(s) for w, (s, _) in spans.items()}),
-        period_end=window.map({w: pd.Timestamp(e) for w, (_, e) in spans.items()}),
-    )
+def _day_sums(sums: pd.DataFrame) -> pd.DataFrame:
+    rows = sums[sums["part"] == "placement"]
+    out = rows[["window_id", *DAY_SUM_KEYS, *DAY_SUM_VALUES]].copy()
+    out["horizon_hours"] = out["horizon_hours"].astype("int64")
+    return out
+
+
+def _moments(sums: pd.DataFrame) -> pd.DataFrame:
+    rows = sums[sums["part"] == "history"].rename(columns=RENAMED)
+    out = rows[["window_id", "symbol", "model", "side", *MOMENT_VALUES]].copy()
+    out["model"] = out["model"].astype(object).where(out["model"].notna(), None)
+    return out
 
 
 def model(dbt, session):
@@ -83,10 +79,7 @@ def model(dbt, session):
     level = float(json.loads(dbt.config.meta_get("score_interval_level")))
     # Every dbt.ref on its own line: dbt finds a Python model's dependencies by reading these calls.
     period_rows = dbt.ref("int_scoring__periods")
-    placement_rows = dbt.ref("int_scoring__placement")
-    history_rows = dbt.ref("fct_liquidation_history")
-    ensemble_history_rows = dbt.ref("fct_liquidation_history_ensemble")
-    truth_rows = dbt.ref("stg_truth__liquidations")
+    sum_rows = dbt.ref("int_scoring__window_sums")
     manifest = dbt.ref("stg_ingest__manifest")
     per_bucket = dbt.ref("int_trades__per_bucket")
     loaded_at = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
@@ -98,14 +91,8 @@ def model(dbt, session):
         .df()
     )
     common = {"draws": draws, "seed": seed, "level": level}
-    computed = dict(
-        placement_rows.aggregate(
-            "window_id, max(_settings) || max(_loaded_at)::varchar", "window_id"
-        ).fetchall()
-    )
-    settings = {
-        int(w): settings_key({**common, "placement": computed.get(int(w))}) for w in windows["window_id"]
-    }
+    computed = dict(sum_rows.aggregate("window_id, max(_loaded_at)::varchar", "window_id").fetchall())
+    settings = {int(w): settings_key({**common, "sums": computed.get(int(w))}) for w in windows["window_id"]}
     todo = plan_windows(
         session,
         dbt.this,
@@ -119,40 +106,47 @@ def model(dbt, session):
         window_zero="pooled",
     ).todo
 
-    placement = placement_rows.filter("model is not null").df()
-    placement["horizon_hours"] = placement["horizon_hours"].astype("int64")
-    history = pd.concat(
-        [
-            history_rows.aggregate(HOURLY, "symbol, model, date_trunc('hour', bucket_start), side").df(),
-            ensemble_history_rows.aggregate(
-                HOURLY, "symbol, model, date_trunc('hour', bucket_start), side"
-            ).df(),
-        ],
-        ignore_index=True,
+    spans = {
+        int(w.window_id): (pd.Timestamp(w.period_start), pd.Timestamp(w.period_end))
+        for w in windows.itertuples()
+    }
+    # Every complete window's sums, in window order (the order they are pooled in): a few rows each.
+    ids = ", ".join(str(w) for w in spans) or "null"
+    sums = (
+        sum_rows.filter(f"window_id in ({ids})")
+        .order("window_id, part, symbol, model, side, horizon_hours, day")
+        .df()
     )
-    truth = prepare_truth(truth_rows.project(TRUTH_COLUMNS).df())
+    day_sums, moments = _day_sums(sums), _moments(sums)
     options = {"draws": draws, "seed": seed, "level": level}
-    spans = {int(w.window_id): (w.period_start, w.period_end) for w in windows.itertuples()}
     parts = []
     if todo:
-        mine = placement[placement["window_id"].isin(todo)]
-        # Each window's rows are scored on its own span: the period label is the window.
-        mine = mine.assign(window_start=pd.to_datetime(mine["window_start"]))
-        scores = _scores(mine, history, truth, {w: spans[w] for w in todo}, **options)
-        parts.append(scores.assign(_settings=scores["window_id"].map(settings)))
-    if spans:
-        # The headline: every complete test span pooled (always recomputed; it grows with each window).
-        start, end = min(s for s, _ in spans.values()), max(e for _, e in spans.values())
-        pooled = _scores(
-            placement[placement["window_id"].isin(list(spans))],
-            history,
-            truth,
-            {POOLED_WINDOW: (start, end)},
+        # Each window scored on its own: the period label is the window.
+        mine = day_sums[day_sums["window_id"].isin(todo)]
+        own = moments[moments["window_id"].isin(todo)]
+        scores = score_sums(
+            mine.assign(period=mine["window_id"].astype(str)).drop(columns="window_id"),
+            own.assign(period=own["window_id"].astype(str)).drop(columns="window_id"),
             **options,
         )
-        parts.append(pooled.assign(_settings=settings_key(common)))
+        parts.append(scores.assign(window_id=scores["period"].astype(int)))
+    if spans:
+        # The headline: every complete test span pooled (recomputed on every build from the sums:
+        # a day shared by two windows is one day-block, its sums added).
+        pooled_days = day_sums.groupby(DAY_SUM_KEYS, sort=True, as_index=False)[DAY_SUM_VALUES].sum()
+        hours = {str(w): (e - s) / pd.Timedelta(hours=1) for w, (s, e) in spans.items()}
+        pooled_moments = pool_moments(
+            moments.assign(period=moments["window_id"].astype(str)), "pooled", hours
+        )
+        pooled = score_sums(pooled_days.assign(period="pooled"), pooled_moments, **options)
+        parts.append(pooled.assign(window_id=POOLED_WINDOW))
+        spans[POOLED_WINDOW] = (min(s for s, _ in spans.values()), max(e for _, e in spans.values()))
     parts = [p for p in parts if not p.empty]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+    out["period"] = PERIOD
+    out["period_start"] = out["window_id"].map({w: s for w, (s, _) in spans.items()})
+    out["period_end"] = out["window_id"].map({w: e for w, (_, e) in spans.items()})
+    out["_settings"] = out["window_id"].map({**settings, POOLED_WINDOW: settings_key(common)})
     out["_loaded_at"] = loaded_at
     for column in ("period_start", "period_end", "_loaded_at"):
         out[column] = pd.to_datetime(out[column]).astype("datetime64[us]")
