@@ -85,13 +85,20 @@ def heatmap(
     model: ModelQuery = None,
     timeframe: Timeframe = "7d",
     side: HeatmapSide = "both",
+    smoothed: Annotated[
+        bool,
+        Query(
+            description="The map smoothed by distance from the price as it is scored (default); false: "
+            "the mart's cells as they are"
+        ),
+    ] = True,
 ) -> Response:
     """A payload Plotly draws directly: times (columns), prices (rows), z, and candles on the same times."""
     symbol = symbol or config.default_symbol
     model = model or config.default_model
     return wh.respond(
-        ("heatmap", symbol, model, timeframe, side),
-        lambda: liquidation_heatmap(wh, symbol, model, timeframe, side),
+        ("heatmap", symbol, model, timeframe, side, smoothed),
+        lambda: liquidation_heatmap(wh, symbol, model, timeframe, side, smoothed),
     )
 
 
