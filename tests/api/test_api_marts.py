@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from datetime import UTC, datetime, timedelta
 
 import duckdb
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from pipeline_dataset import START, SYMBOL, make_app
 
 from api.core.config import TIMEFRAMES
+from python_models.smoothing import smooth_by_distance
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +126,7 @@ def test_bad_parameters_are_422_naming_the_parameter(client, path, params):
 
 
 def test_heatmap_matrix_holds_the_marts_cells_on_regular_axes(client, mart):
-    body = client.get("/liquidations/heatmap", params={"timeframe": "7d"}).json()
+    body = client.get("/liquidations/heatmap", params={"timeframe": "7d", "smoothed": "false"}).json()
     cells, total = mart.sql(
         """
         select count(*), sum(live_notional) from fct_liquidation_heatmap
@@ -143,6 +146,48 @@ def test_heatmap_matrix_holds_the_marts_cells_on_regular_axes(client, mart):
     assert body["current_price"] == body["candles"]["close"][-1]
     assert min(body["candles"]["low"]) >= body["prices"][0]
     assert max(body["candles"]["high"]) < body["prices"][-1] + 100
+
+
+def test_served_heatmap_is_the_marts_cells_smoothed_by_distance_from_each_slots_close(client, mart):
+    body = client.get("/liquidations/heatmap", params={"timeframe": "7d"}).json()
+    raw = client.get("/liquidations/heatmap", params={"timeframe": "7d", "smoothed": "false"}).json()
+    rate, min_bins, max_bins, multiple = mart.sql("select * from dim_map_smoothing").fetchone()
+    assert (rate, min_bins, max_bins, multiple) == (0.2, 0.5, 10.0, 1)  # the build's defaults
+    size = body["price_bin_size"]
+    # The same slots; the price axis reaches the kernel's ceil(3 x 10) bins beyond the mart's cells.
+    assert body["times"] == raw["times"] and body["candles"] == raw["candles"]
+    assert len(body["prices"]) == len(raw["prices"]) + 60
+    assert body["prices"][0] == pytest.approx(raw["prices"][0] - 30 * size)
+    cells = mart.sql(
+        """
+        select bucket_start, round(price_bin / ?)::bigint as bin, sum(live_notional) as v
+        from fct_liquidation_heatmap where model = 'binance_standard' and timeframe = '7d'
+        group by all
+        """,
+        params=[size],
+    ).df()
+    times = [datetime.fromisoformat(t).replace(tzinfo=None) for t in body["times"]]
+    close = dict(zip(times, body["candles"]["close"], strict=True))
+    low = round(body["prices"][0] / size)
+    z = np.asarray(body["z"])
+    smoothed = 0
+    for column, t in enumerate(times):
+        slot = cells[cells["bucket_start"] == t]
+        expected = smooth_by_distance(
+            slot["bin"].to_numpy(),
+            slot["v"].to_numpy(),
+            math.floor(close[t] / size),
+            rate,
+            low,
+            low + len(body["prices"]) - 1,
+            min_sigma=min_bins,
+            max_sigma=max_bins,
+        )
+        assert z[:, column] == pytest.approx(np.round(expected, 2), abs=1e-9), t
+        smoothed += int(np.count_nonzero(z[:, column]) > np.count_nonzero(slot["v"]))
+    assert smoothed == len(times)
+    # Smoothing moves notional between bins and keeps it.
+    assert z.sum() == pytest.approx(np.asarray(raw["z"]).sum(), rel=1e-6)
 
 
 @pytest.mark.parametrize("timeframe", TIMEFRAMES)
