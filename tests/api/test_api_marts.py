@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from pipeline_dataset import START, SYMBOL, make_app
@@ -61,7 +62,9 @@ def test_symbols_lists_bin_size_dates_price_and_models(client, mart):
 
 
 def test_levels_put_longs_below_and_shorts_above_the_price_with_the_marts_totals(client, mart):
-    body = client.get("/liquidations/levels", params={"symbol": SYMBOL, "model": "funding_adjusted"}).json()
+    body = client.get(
+        "/liquidations/levels", params={"symbol": SYMBOL, "model": "funding_adjusted", "smoothed": "false"}
+    ).json()
     price = body["current_price"]
     longs, shorts = mart.sql(
         """
@@ -81,7 +84,8 @@ def test_levels_put_longs_below_and_shorts_above_the_price_with_the_marts_totals
 
 def test_levels_side_and_leverage_filters_keep_only_that_band(client, mart):
     body = client.get(
-        "/liquidations/levels", params={"side": "short", "min_leverage": 25, "max_leverage": 50}
+        "/liquidations/levels",
+        params={"side": "short", "min_leverage": 25, "max_leverage": 50, "smoothed": "false"},
     ).json()
     expected = mart.sql(
         """
@@ -95,6 +99,44 @@ def test_levels_side_and_leverage_filters_keep_only_that_band(client, mart):
     assert len(body["levels"]) == expected[0]
     assert body["total_short_notional"] == pytest.approx(expected[1], rel=1e-12)
     assert body["total_long_notional"] == 0.0
+
+
+def test_served_levels_are_each_leverages_series_smoothed_by_distance_from_the_price(client, mart):
+    body = client.get("/liquidations/levels").json()
+    raw = client.get("/liquidations/levels", params={"smoothed": "false"}).json()
+    rate, min_bins, max_bins, _ = mart.sql("select * from dim_map_smoothing").fetchone()
+    size, price = body["price_bin_size"], body["current_price"]
+    assert body["current_price"] == raw["current_price"] and body["measured_at"] == raw["measured_at"]
+    served = pd.DataFrame(body["levels"])
+    for (side, leverage), rows in pd.DataFrame(raw["levels"]).groupby(["side", "leverage"]):
+        bins = np.round(rows["price_bin"].to_numpy() / size).astype(int)
+        low, high = bins.min() - 30, bins.max() + 30
+        spread = smooth_by_distance(
+            bins,
+            rows["live_notional"].to_numpy(),
+            math.floor(price / size),
+            rate,
+            low,
+            high,
+            min_sigma=min_bins,
+            max_sigma=max_bins,
+        )
+        centre = (np.arange(low, high + 1) + 0.5) * size
+        kept = (spread > 0) & ((centre < price) if side == "long" else (centre > price))
+        got = served[(served["side"] == side) & (served["leverage"] == leverage)].sort_values("price_bin")
+        assert (
+            np.round(got["price_bin"].to_numpy() / size).astype(int).tolist()
+            == np.arange(low, high + 1)[kept].tolist()
+        )
+        assert got["live_notional"].to_numpy() == pytest.approx(spread[kept], rel=1e-12)
+        assert got["liquidation_price"].to_numpy() == pytest.approx(centre[kept], rel=1e-12)
+        # Spread onto more bins; the mass that spreads past the price is left out, as reached levels are.
+        assert len(got) > len(rows) and got["live_notional"].sum() <= rows["live_notional"].sum() * (
+            1 + 1e-12
+        )
+    assert body["total_long_notional"] == pytest.approx(
+        served.loc[served["side"] == "long", "live_notional"].sum()
+    )
 
 
 def test_levels_min_leverage_above_max_is_a_422_saying_so(client):
