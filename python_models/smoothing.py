@@ -140,32 +140,38 @@ def smooth_window_cells(
     keys = ["symbol", "window_start", "horizon_hours", "side"]
     frame = windows[[*keys, "start_price", "score_bin_size", "low_bin", "high_bin"]].drop_duplicates(keys)
     by_window = {tuple(row[:4]): row[4:] for row in frame.itertuples(index=False, name=None)}
-    parts = []
-    for key, group in cells.groupby([*keys, "model"], sort=False):
+    cells = cells.reset_index(drop=True)
+    score_bins = cells["score_bin"].to_numpy(dtype="int64")
+    values = cells["value"].to_numpy(dtype="float64")
+    group_keys, group_of, out_bins, out_values = [], [], [], []
+    for key, rows in cells.groupby([*keys, "model"], sort=False).indices.items():
         window = by_window.get(tuple(key[:4]))
         if window is None:
             continue
         start_price, size, low, high = window
         low, high = int(low), int(high)
-        price_bin = math.floor(float(start_price) / float(size))
-        out = smooth_by_distance(
-            group["score_bin"].to_numpy(),
-            group["value"].to_numpy(),
-            price_bin,
+        spread = smooth_by_distance(
+            score_bins[rows],
+            values[rows],
+            math.floor(float(start_price) / float(size)),
             rate,
             low,
             high,
             min_sigma=min_sigma,
             max_sigma=max_sigma,
         )
-        keep = np.flatnonzero(out > 0)
-        part = pd.DataFrame({"score_bin": np.arange(low, high + 1, dtype="int64")[keep], "value": out[keep]})
-        for name, value in zip([*keys, "model"], key, strict=True):
-            part[name] = value
-        parts.append(part)
-    if not parts:
+        keep = np.flatnonzero(spread > 0)
+        group_of.append(np.full(len(keep), len(group_keys)))
+        group_keys.append(key)
+        out_bins.append(low + keep)
+        out_values.append(spread[keep])
+    if not group_keys:
         return cells.iloc[0:0]
-    return pd.concat(parts, ignore_index=True)[[*keys, "model", "score_bin", "value"]]
+    out = pd.DataFrame(group_keys, columns=[*keys, "model"]).iloc[np.concatenate(group_of)]
+    out = out.reset_index(drop=True)
+    out["score_bin"] = np.concatenate(out_bins).astype("int64")
+    out["value"] = np.concatenate(out_values)
+    return out
 
 
 def smoothing_settings(meta: Mapping) -> dict[str, float]:

@@ -77,12 +77,14 @@ def _fitted(refs, models, source, step, smoothing, start, end):
     truth = _within(truth_cells.filter(_inside(start, end)).project(TRUTH).df(), windows)
     if source == "seed" or (source == "auto" and truth.empty):
         return (*_seeded(seed, models), None, float("nan"))
-    cells = smooth_window_cells(
-        windows, _within(map_cells.filter(_inside(start, end)).project(CELLS).df(), windows), **smoothing
-    )
+    cells = _within(map_cells.filter(_inside(start, end)).project(CELLS).df(), windows)
     if cells.empty:
         weights = {name: 1.0 for name in models}
         return normalise_weights(weights, models), "fitted", float(truth["liquidated_notional"].sum()), step
+    if smoothing["rate"] > 0:
+        # fit_weights reads the shortest horizon only: smooth just those maps.
+        shortest = cells[cells["horizon_hours"] == windows["horizon_hours"].min()]
+        cells = smooth_window_cells(windows, shortest, **smoothing)
     fitted = fit_weights(windows, cells, truth, step=step)
     # A variant with no cell in the train windows gets weight 0.
     weights = {name: float(fitted.get(name, 0.0)) for name in models}
