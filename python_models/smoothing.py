@@ -20,6 +20,11 @@ from its entry of about 1 / leverage; a tier stands for leverages about a factor
 distance is uncertain in proportion to itself (a uniform spread of log leverage over a tier's
 +-ln(2)/2 has a standard deviation of 0.2 in log, i.e. rate 0.2), and the entry is near the price
 of its bucket, so the distance from the price at t stands in for the distance from the entry.
+
+The build scores every model map smoothed this way (``smooth_window_cells``, in
+int_scoring__placement and the ensemble fit; vars map_smoothing_*, capped at 10 bins so the cells
+read stay within ``margin_bins`` of the traversed ones) and the API serves the same smoothing
+(api/queries/heatmap.py, api/queries/levels.py); docs/model_scoring.md, "Smoothed by distance".
 """
 
 from __future__ import annotations
