@@ -214,7 +214,7 @@ def main() -> int:
             for model in MODELS:
                 cells = " ".join(f"s{s:g} {_skill(frame, f'{model}|{s}'):+.2f}" for s in sigmas)
                 cells += " | by distance " + " ".join(
-                    f"r{r:g} {_skill(frame, f'{model}|r{r}'):+.2f}" for r in args.rates
+                    f"r{r:g} {_skill(frame, f'{model}|r{r}'):+.3f}" for r in args.rates
                 )
                 print(
                     f"    {model:17s} skill by sigma: {cells} "

@@ -4,6 +4,12 @@ Cells come from fct_liquidation_heatmap (one timeframe = a span ending at the la
 own resolution). The axes are regular: every resolution bucket of the window that has data and
 every price bin between the lowest and highest of cells and candles, so the page can hand them to
 Plotly as they are. Empty cells are 0.
+
+Served smoothed (``smoothed=True``, the default): each time column's bins spread by
+python_models.smoothing.smooth_by_distance around that slot's close (the price the slot's cells are
+valued at), with the build's settings (dim_map_smoothing; the defaults of python_models.smoothing
+in a warehouse built without it), as the scoring smooths the maps it scores; the price axis then
+reaches the kernel's margin beyond the cells. ``smoothed=False`` is the mart's cells as they are.
 """
 
 from __future__ import annotations
@@ -16,6 +22,13 @@ from api.errors import DataNotBuilt
 from api.queries.common import known_symbol, model_table
 from api.schemas import Candles, Heatmap
 from api.warehouse import WarehouseSession
+from python_models.smoothing import (
+    DEFAULT_MAX_BINS,
+    DEFAULT_MIN_BINS,
+    DEFAULT_RATE,
+    margin_bins,
+    smooth_by_distance,
+)
 
 BUCKET_MINUTES = 5
 EPOCH = datetime(1970, 1, 1)
@@ -46,12 +59,54 @@ def _timeframe(wh: WarehouseSession, timeframe: str) -> tuple[int, int]:
     return wh.cached(("timeframes",), load)[timeframe]
 
 
+def map_smoothing(wh: WarehouseSession) -> dict[str, float]:
+    """The build's map smoothing in price bins: {rate, min_sigma, max_sigma} (dim_map_smoothing, whose
+    bins are scoring bins of score_bin_multiple price bins; the defaults without the table)."""
+
+    def load() -> dict[str, float]:
+        rate, low, high, multiple = DEFAULT_RATE, DEFAULT_MIN_BINS, DEFAULT_MAX_BINS, 1
+        if wh.has_table("dim_map_smoothing"):
+            rows = wh.fetch("select rate, min_bins, max_bins, score_bin_multiple from dim_map_smoothing")
+            if rows:
+                rate, low, high, multiple = rows[0]
+        high = float("inf") if high is None else float(high) * int(multiple)
+        return {"rate": float(rate), "min_sigma": float(low) * int(multiple), "max_sigma": high}
+
+    return wh.cached(("map-smoothing",), load)
+
+
+def smooth_columns(
+    z: np.ndarray, low_index: int, prices: np.ndarray, bin_size: float, smoothing: dict[str, float]
+) -> np.ndarray:
+    """Each column of z (rows: price bins low_index.., columns: slots) smoothed by distance from the
+    column's price (``prices``; NaN leaves the column as it is)."""
+    out = z.copy()
+    bins = np.arange(z.shape[0], dtype=np.int64) + low_index
+    for j in range(z.shape[1]):
+        if not np.isfinite(prices[j]) or not z[:, j].any():
+            continue
+        keep = z[:, j] != 0
+        out[:, j] = smooth_by_distance(
+            bins[keep],
+            z[keep, j],
+            int(np.floor(prices[j] / bin_size)),
+            smoothing["rate"],
+            low_index,
+            low_index + z.shape[0] - 1,
+            min_sigma=smoothing["min_sigma"],
+            max_sigma=smoothing["max_sigma"],
+        )
+    return out
+
+
 def _floor(at: datetime, minutes: int) -> datetime:
     step = timedelta(minutes=minutes)
     return EPOCH + ((at - EPOCH) // step) * step
 
 
-def liquidation_heatmap(wh: WarehouseSession, symbol: str, model: str, timeframe: str, side: str) -> Heatmap:
+def liquidation_heatmap(
+    wh: WarehouseSession, symbol: str, model: str, timeframe: str, side: str, smoothed: bool = True
+) -> Heatmap:
     bin_size = known_symbol(wh, symbol)
     table = model_table(wh, "fct_liquidation_heatmap", model, "the liquidation heatmap is")
     wh.require_table("int_trades__per_bucket", "price candles are")
@@ -92,7 +147,8 @@ def liquidation_heatmap(wh: WarehouseSession, symbol: str, model: str, timeframe
         """,
         [resolution, symbol, first_slot, last_bucket],
     )
-    return _assemble(symbol, model, timeframe, side, resolution, bin_size, cells, candles)
+    smoothing = map_smoothing(wh) if smoothed else None
+    return _assemble(symbol, model, timeframe, side, resolution, bin_size, cells, candles, smoothing)
 
 
 def _assemble(
@@ -104,6 +160,7 @@ def _assemble(
     bin_size: float,
     cells: dict[str, np.ndarray],
     candles: dict[str, np.ndarray],
+    smoothing: dict[str, float] | None = None,
 ) -> Heatmap:
     step = resolution * 60
     cell_t = np.asarray(cells["t"], dtype=np.int64)
@@ -133,13 +190,23 @@ def _assemble(
             np.floor(np.asarray([candles["low"].min(), candles["high"].max()]) / bin_size) * bin_size
         )
     edges = np.concatenate(edges)
-    low_index = int(np.round(edges.min() / bin_size))
-    n_prices = int(np.round(edges.max() / bin_size)) - low_index + 1
+    smoothing = smoothing if smoothing and smoothing["rate"] > 0 and len(cell_t) else None
+    # A smoothed map reaches the kernel's margin beyond its cells.
+    margin = margin_bins(smoothing["rate"], smoothing["max_sigma"]) if smoothing else 0
+    low_index = int(np.round(edges.min() / bin_size)) - margin
+    n_prices = int(np.round(edges.max() / bin_size)) + margin - low_index + 1
     z = np.zeros((n_prices, n_times))
     if len(cell_t):
         rows = np.round(bins / bin_size).astype(np.int64) - low_index
         cols = (cell_t - t0) // step
         np.add.at(z, (rows, cols), np.asarray(cells["notional"], dtype=np.float64))
+    if smoothing:
+        # The price each column's cells are valued at: its slot's close (the last close before it
+        # where a slot has no candle).
+        closes = np.full(n_times, np.nan)
+        closes[(candle_t - t0) // step] = np.asarray(candles["close"], dtype=np.float64)
+        closes = _carried_forward(closes)
+        z = smooth_columns(z, low_index, closes, bin_size, smoothing)
     z = np.round(z, 2)
     times = [EPOCH + timedelta(seconds=int(t0 + i * step)) for i in range(n_times)]
     prices = np.round((np.arange(n_prices) + low_index) * bin_size, 10).tolist()
@@ -164,3 +231,10 @@ def _assemble(
             close=candles["close"].tolist(),
         ),
     )
+
+
+def _carried_forward(values: np.ndarray) -> np.ndarray:
+    """NaNs replaced by the last finite value before them (leading NaNs stay)."""
+    index = np.where(np.isfinite(values), np.arange(len(values)), -1)
+    last = np.maximum.accumulate(index)
+    return np.where(last >= 0, values[np.maximum(last, 0)], np.nan)

@@ -26,6 +26,13 @@ from api.schemas import Clusters, Heatmap, History, Levels, TrueLiquidations
 router = APIRouter(prefix="/liquidations", tags=["liquidations"], responses=DATA_ERRORS)
 
 Leverage = Annotated[int | None, Query(ge=1, le=150)]
+Smoothed = Annotated[
+    bool,
+    Query(
+        description="The map smoothed by distance from the price as the scores score it (default; "
+        "docs/model_scoring.md); false: the mart's cells as they are"
+    ),
+]
 
 
 @router.get("/levels", response_model=Levels, summary="Live liquidation levels at the latest bucket")
@@ -37,6 +44,7 @@ def levels(
     side: Side | None = None,
     min_leverage: Leverage = None,
     max_leverage: Leverage = None,
+    smoothed: Smoothed = True,
 ) -> Response:
     """Long levels below the current price and short levels above it, per price bin and leverage."""
     if min_leverage is not None and max_leverage is not None and min_leverage > max_leverage:
@@ -46,8 +54,8 @@ def levels(
     symbol = symbol or config.default_symbol
     model = model or config.default_model
     return wh.respond(
-        ("levels", symbol, model, side, min_leverage, max_leverage),
-        lambda: liquidation_levels(wh, symbol, model, side, min_leverage, max_leverage),
+        ("levels", symbol, model, side, min_leverage, max_leverage, smoothed),
+        lambda: liquidation_levels(wh, symbol, model, side, min_leverage, max_leverage, smoothed),
     )
 
 
@@ -85,13 +93,14 @@ def heatmap(
     model: ModelQuery = None,
     timeframe: Timeframe = "7d",
     side: HeatmapSide = "both",
+    smoothed: Smoothed = True,
 ) -> Response:
     """A payload Plotly draws directly: times (columns), prices (rows), z, and candles on the same times."""
     symbol = symbol or config.default_symbol
     model = model or config.default_model
     return wh.respond(
-        ("heatmap", symbol, model, timeframe, side),
-        lambda: liquidation_heatmap(wh, symbol, model, timeframe, side),
+        ("heatmap", symbol, model, timeframe, side, smoothed),
+        lambda: liquidation_heatmap(wh, symbol, model, timeframe, side, smoothed),
     )
 
 

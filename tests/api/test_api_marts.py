@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from datetime import UTC, datetime, timedelta
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from pipeline_dataset import START, SYMBOL, make_app
 
 from api.core.config import TIMEFRAMES
+from python_models.smoothing import smooth_by_distance
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +62,9 @@ def test_symbols_lists_bin_size_dates_price_and_models(client, mart):
 
 
 def test_levels_put_longs_below_and_shorts_above_the_price_with_the_marts_totals(client, mart):
-    body = client.get("/liquidations/levels", params={"symbol": SYMBOL, "model": "funding_adjusted"}).json()
+    body = client.get(
+        "/liquidations/levels", params={"symbol": SYMBOL, "model": "funding_adjusted", "smoothed": "false"}
+    ).json()
     price = body["current_price"]
     longs, shorts = mart.sql(
         """
@@ -78,7 +84,8 @@ def test_levels_put_longs_below_and_shorts_above_the_price_with_the_marts_totals
 
 def test_levels_side_and_leverage_filters_keep_only_that_band(client, mart):
     body = client.get(
-        "/liquidations/levels", params={"side": "short", "min_leverage": 25, "max_leverage": 50}
+        "/liquidations/levels",
+        params={"side": "short", "min_leverage": 25, "max_leverage": 50, "smoothed": "false"},
     ).json()
     expected = mart.sql(
         """
@@ -92,6 +99,44 @@ def test_levels_side_and_leverage_filters_keep_only_that_band(client, mart):
     assert len(body["levels"]) == expected[0]
     assert body["total_short_notional"] == pytest.approx(expected[1], rel=1e-12)
     assert body["total_long_notional"] == 0.0
+
+
+def test_served_levels_are_each_leverages_series_smoothed_by_distance_from_the_price(client, mart):
+    body = client.get("/liquidations/levels").json()
+    raw = client.get("/liquidations/levels", params={"smoothed": "false"}).json()
+    rate, min_bins, max_bins, _ = mart.sql("select * from dim_map_smoothing").fetchone()
+    size, price = body["price_bin_size"], body["current_price"]
+    assert body["current_price"] == raw["current_price"] and body["measured_at"] == raw["measured_at"]
+    served = pd.DataFrame(body["levels"])
+    for (side, leverage), rows in pd.DataFrame(raw["levels"]).groupby(["side", "leverage"]):
+        bins = np.round(rows["price_bin"].to_numpy() / size).astype(int)
+        low, high = bins.min() - 30, bins.max() + 30
+        spread = smooth_by_distance(
+            bins,
+            rows["live_notional"].to_numpy(),
+            math.floor(price / size),
+            rate,
+            low,
+            high,
+            min_sigma=min_bins,
+            max_sigma=max_bins,
+        )
+        centre = (np.arange(low, high + 1) + 0.5) * size
+        kept = (spread > 0) & ((centre < price) if side == "long" else (centre > price))
+        got = served[(served["side"] == side) & (served["leverage"] == leverage)].sort_values("price_bin")
+        assert (
+            np.round(got["price_bin"].to_numpy() / size).astype(int).tolist()
+            == np.arange(low, high + 1)[kept].tolist()
+        )
+        assert got["live_notional"].to_numpy() == pytest.approx(spread[kept], rel=1e-12)
+        assert got["liquidation_price"].to_numpy() == pytest.approx(centre[kept], rel=1e-12)
+        # Spread onto more bins; the mass that spreads past the price is left out, as reached levels are.
+        assert len(got) > len(rows) and got["live_notional"].sum() <= rows["live_notional"].sum() * (
+            1 + 1e-12
+        )
+    assert body["total_long_notional"] == pytest.approx(
+        served.loc[served["side"] == "long", "live_notional"].sum()
+    )
 
 
 def test_levels_min_leverage_above_max_is_a_422_saying_so(client):
@@ -123,7 +168,7 @@ def test_bad_parameters_are_422_naming_the_parameter(client, path, params):
 
 
 def test_heatmap_matrix_holds_the_marts_cells_on_regular_axes(client, mart):
-    body = client.get("/liquidations/heatmap", params={"timeframe": "7d"}).json()
+    body = client.get("/liquidations/heatmap", params={"timeframe": "7d", "smoothed": "false"}).json()
     cells, total = mart.sql(
         """
         select count(*), sum(live_notional) from fct_liquidation_heatmap
@@ -143,6 +188,51 @@ def test_heatmap_matrix_holds_the_marts_cells_on_regular_axes(client, mart):
     assert body["current_price"] == body["candles"]["close"][-1]
     assert min(body["candles"]["low"]) >= body["prices"][0]
     assert max(body["candles"]["high"]) < body["prices"][-1] + 100
+
+
+def test_served_heatmap_is_the_marts_cells_smoothed_by_distance_from_each_slots_close(client, mart):
+    body = client.get("/liquidations/heatmap", params={"timeframe": "7d"}).json()
+    raw = client.get("/liquidations/heatmap", params={"timeframe": "7d", "smoothed": "false"}).json()
+    rate, min_bins, max_bins, multiple = mart.sql("select * from dim_map_smoothing").fetchone()
+    assert (rate, min_bins, max_bins, multiple) == (0.2, 0.5, 10.0, 1)  # the build's defaults
+    size = body["price_bin_size"]
+    # The same slots; the price axis reaches the kernel's ceil(3 x 10) bins beyond the mart's cells.
+    assert body["times"] == raw["times"] and body["candles"] == raw["candles"]
+    assert len(body["prices"]) == len(raw["prices"]) + 60
+    assert body["prices"][0] == pytest.approx(raw["prices"][0] - 30 * size)
+    cells = mart.sql(
+        """
+        select bucket_start, round(price_bin / ?)::bigint as bin, sum(live_notional) as v
+        from fct_liquidation_heatmap where model = 'binance_standard' and timeframe = '7d'
+        group by all
+        """,
+        params=[size],
+    ).df()
+    times = [datetime.fromisoformat(t).replace(tzinfo=None) for t in body["times"]]
+    close = dict(zip(times, body["candles"]["close"], strict=True))
+    low = round(body["prices"][0] / size)
+    z = np.asarray(body["z"])
+    smoothed = 0
+    for column, t in enumerate(times):
+        slot = cells[cells["bucket_start"] == t]
+        expected = smooth_by_distance(
+            slot["bin"].to_numpy(),
+            slot["v"].to_numpy(),
+            math.floor(close[t] / size),
+            rate,
+            low,
+            low + len(body["prices"]) - 1,
+            min_sigma=min_bins,
+            max_sigma=max_bins,
+        )
+        assert z[:, column] == pytest.approx(np.round(expected, 2), abs=1e-9), t
+        if len(slot):
+            # Spread onto more bins than the mart's cells.
+            assert np.count_nonzero(z[:, column]) > np.count_nonzero(slot["v"]), t
+            smoothed += 1
+    assert smoothed >= 0.9 * len(times)
+    # Smoothing moves notional between bins and keeps it.
+    assert z.sum() == pytest.approx(np.asarray(raw["z"]).sum(), rel=1e-6)
 
 
 @pytest.mark.parametrize("timeframe", TIMEFRAMES)

@@ -84,9 +84,10 @@ def test_clusters_are_the_zone_tables_rows_for_the_model(with_model_marts):
 
 def test_ensemble_levels_are_the_weighted_sum_of_the_two_models(with_model_marts, client):
     ensemble_client, _, ensemble = with_model_marts
-    body = ensemble_client.get("/liquidations/levels", params={"model": "ensemble"}).json()
-    standard = client.get("/liquidations/levels", params={"model": "binance_standard"}).json()
-    funding = client.get("/liquidations/levels", params={"model": "funding_adjusted"}).json()
+    raw = {"smoothed": "false"}  # the mart's rows
+    body = ensemble_client.get("/liquidations/levels", params={"model": "ensemble", **raw}).json()
+    standard = client.get("/liquidations/levels", params={"model": "binance_standard", **raw}).json()
+    funding = client.get("/liquidations/levels", params={"model": "funding_adjusted", **raw}).json()
     assert body["model"] == "ensemble"
     assert body["total_long_notional"] == pytest.approx(
         0.25 * standard["total_long_notional"] + 0.75 * funding["total_long_notional"], rel=1e-9

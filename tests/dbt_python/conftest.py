@@ -45,10 +45,16 @@ def scored_build(tmp_path_factory: pytest.TempPathFactory) -> ScoredBuild:
     )
     # The archive and the simulator's truth/ beside it: ingest loads both into the lake.
     ingest_archive(raw, lake, show_progress=False, workers=1)
-    outcome = build_warehouse(lake, warehouse, extra_vars={"ensemble_weights": WEIGHTS, **WINDOW_VARS})
+    outcome = build_warehouse(lake, warehouse, extra_vars={"ensemble_weights": dict(WEIGHTS), **WINDOW_VARS})
     assert outcome.success, [(n.name, n.message) for n in outcome.failures] or outcome.error
     yield ScoredBuild(raw, warehouse, outcome)
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def scored_vars() -> dict:
+    """The vars scored_build was built with."""
+    return {"ensemble_weights": dict(WEIGHTS), **WINDOW_VARS}
 
 
 @pytest.fixture(scope="session")

@@ -103,3 +103,80 @@ def test_a_max_sigma_caps_how_far_a_far_cell_spreads():
     assert capped == pytest.approx(smooth_on_bins(np.array([40]), np.array([1.0]), 2.0, 20, 60))
     with pytest.raises(ValueError, match="max_sigma"):
         smooth_by_distance(np.array([1]), np.array([1.0]), 0, 0.2, 0, 4, min_sigma=2.0, max_sigma=1.0)
+
+
+def _windows_and_cells():
+    import pandas as pd
+
+    windows = pd.DataFrame(
+        {
+            "symbol": ["BTCUSDT", "BTCUSDT"],
+            "window_start": pd.to_datetime(["2026-10-01 01:00", "2026-10-01 01:00"]),
+            "horizon_hours": [1, 1],
+            "side": ["long", "short"],
+            "start_price": [1005.0, 1005.0],
+            "score_bin_size": [10.0, 10.0],
+            "low_bin": [90, 100],
+            "high_bin": [100, 110],
+        }
+    )
+    cells = pd.DataFrame(
+        {
+            "symbol": "BTCUSDT",
+            "window_start": pd.Timestamp("2026-10-01 01:00"),
+            "horizon_hours": 1,
+            "side": ["long", "long", "long", "short", "short"],
+            "model": ["a", "a", "b", "a", "a"],
+            # 80 lies 10 bins below the long range: inside the margin of a cap of 5 (15 bins).
+            "score_bin": [95, 80, 99, 104, 130],
+            "value": [4.0, 2.0, 1.0, 3.0, 5.0],
+        }
+    )
+    return windows, cells
+
+
+def test_window_cells_are_each_maps_smooth_by_distance_on_its_traversed_bins():
+    from python_models.smoothing import smooth_window_cells
+
+    windows, cells = _windows_and_cells()
+    out = smooth_window_cells(windows, cells, rate=0.2, min_sigma=0.5, max_sigma=5.0)
+    for (side, model), got in out.groupby(["side", "model"]):
+        window = windows[windows["side"] == side].iloc[0]
+        rows = cells[(cells["side"] == side) & (cells["model"] == model)]
+        expected = smooth_by_distance(
+            rows["score_bin"], rows["value"], 100, 0.2, window.low_bin, window.high_bin, max_sigma=5.0
+        )
+        dense = np.zeros(len(expected))
+        dense[got["score_bin"].to_numpy() - window.low_bin] = got["value"].to_numpy()
+        assert dense == pytest.approx(expected, abs=1e-15)
+        assert got["score_bin"].between(window.low_bin, window.high_bin).all()
+    # The cell 10 bins off the long range reaches it (sigma 2 there); the short one 20 bins off does not.
+    far = smooth_window_cells(
+        windows, cells[cells["score_bin"] == 80], rate=0.2, min_sigma=0.5, max_sigma=5.0
+    )
+    assert far["value"].sum() > 0
+    assert set(out[(out["side"] == "short")]["model"]) == {"a"}
+
+
+def test_rate_zero_leaves_the_cells_as_they_are_and_reads_no_margin():
+    from python_models.smoothing import margin_bins, smooth_window_cells
+
+    windows, cells = _windows_and_cells()
+    assert smooth_window_cells(windows, cells, rate=0.0, min_sigma=0.5, max_sigma=10.0) is cells
+    assert margin_bins(0.0, math.inf) == 0
+    assert margin_bins(0.2, 10.0) == 30 and margin_bins(0.2, 2.2) == 7
+
+
+def test_smoothing_settings_need_a_cap_when_on():
+    from python_models.smoothing import smoothing_settings
+
+    assert smoothing_settings({"rate": 0.2, "min_bins": 0.5, "max_bins": 10}) == {
+        "rate": 0.2,
+        "min_sigma": 0.5,
+        "max_sigma": 10.0,
+    }
+    assert smoothing_settings({"rate": 0, "min_bins": 0.5, "max_bins": None})["max_sigma"] == math.inf
+    with pytest.raises(ValueError, match="finite max_sigma"):
+        smoothing_settings({"rate": 0.2, "min_bins": 0.5, "max_bins": None})
+    with pytest.raises(ValueError, match="map_smoothing_rate"):
+        smoothing_settings({"rate": -1, "min_bins": 0.5, "max_bins": 10})

@@ -7,6 +7,9 @@ notional as weight. Maps: every variant (int_scoring__window_map_cells), the ens
 weighted with the weights of this evaluation window, fct_ensemble_weights: fitted on its train span
 only, so out of sample here), the oracle (int_scoring__window_oracle_cells; simulated data only) and
 the uniform and proximity references. fct_model_scores averages these rows with the bootstrap.
+Every variant's map (so the ensemble's, a weighted sum of them) is first smoothed by distance from
+the price at t (python_models.smoothing.smooth_window_cells, vars map_smoothing_*), as the API
+serves it; the reference maps are not.
 
 Incremental by evaluation window (delete+insert on window_id): a build computes the windows newly
 complete, those whose test span reaches into data ingested since its last load, and those whose
@@ -22,6 +25,7 @@ import pandas as pd
 
 from python_models.ensemble import ENSEMBLE_MODEL, combine
 from python_models.scoring import ORACLE, placement_by_window, reference_cells
+from python_models.smoothing import smooth_window_cells, smoothing_settings
 from python_models.walk_forward import plan_windows, settings_key
 
 CELL_KEYS = ["symbol", "window_start", "horizon_hours", "side", "score_bin"]
@@ -53,13 +57,14 @@ def _inside(start, end) -> str:
     )
 
 
-def _placement(refs, weights: dict, proximity_scale_pct: float, start, end) -> pd.DataFrame:
+def _placement(refs, weights: dict, proximity_scale_pct: float, smoothing: dict, start, end) -> pd.DataFrame:
     window_rows, map_cells, oracle_cells, truth_cells = refs
     inside = _inside(start, end)
     windows = window_rows.filter(inside).project(WINDOWS).df()
     cells = map_cells.filter(inside).project(f"{', '.join(CELL_KEYS)}, model, live_notional as value").df()
     oracle = oracle_cells.filter(inside).project(f"{', '.join(CELL_KEYS)}, open_notional as value").df()
     truth = truth_cells.filter(inside).project(f"{', '.join(CELL_KEYS)}, liquidated_notional").df()
+    cells = smooth_window_cells(windows, cells, **smoothing)
     frames = {name: cells[cells["model"] == name] for name in weights}
     parts = [cells]
     if weights:
@@ -86,6 +91,10 @@ def model(dbt, session):
         "horizons": json.loads(dbt.config.meta_get("score_horizons_hours")),
         "bin_multiple": json.loads(dbt.config.meta_get("score_bin_multiple")),
     }
+    smoothing = smoothing_settings(json.loads(dbt.config.meta_get("map_smoothing")))
+    if smoothing["rate"] > 0:
+        # Off (rate 0), the settings key is today's, so no window is recomputed for it.
+        common["smoothing"] = sorted(smoothing.items())
     # Every dbt.ref on its own line: dbt finds a Python model's dependencies by reading these calls.
     periods = dbt.ref("int_scoring__periods")
     weight_rows = dbt.ref("fct_ensemble_weights")
@@ -126,7 +135,7 @@ def model(dbt, session):
     parts = []
     for window_id in plan.todo:
         start, end = spans[window_id]
-        rows = _placement(refs, weights.get(window_id, {}), proximity_scale_pct, start, end)
+        rows = _placement(refs, weights.get(window_id, {}), proximity_scale_pct, smoothing, start, end)
         if rows.empty:
             rows = pd.DataFrame({"model": [None], "overlap": [np.nan], "emd_pct": [np.nan], "weight": [0.0]})
         rows = rows.assign(

@@ -3,7 +3,9 @@
   the live notional of int_scoring__live_notional_per_bucket at the end of the bucket before t
   (the state a trader could see at t), summed into scoring bins (model bin index integer-divided by
   score_bin_multiple). Every model in the per-bucket table is carried, whatever its name, so a new
-  variant is scored with no change here. Reads no truth.
+  variant is scored with no change here. Reads no truth. The cells reach map_smoothing_margin_bins()
+  bins beyond the traversed ones (ceil(3 x map_smoothing_max_bins); none when map_smoothing_rate is
+  0): the distance smoothing of the scored maps spreads them onto the traversed bins.
   Incremental (as int_scoring__live_notional_per_bucket): a run deletes and recomputes only the
   windows that end after the rebuild start (the day before the earliest event of the lake files
   ingested since its last load, truth files included; scoring_window_on_or_after_rebuild_start), so
@@ -65,7 +67,8 @@ inner join windows
     on windows.symbol = cells.symbol
     and windows.window_start = cells.window_start
     and windows.side = cells.side
-    and cells.score_bin between windows.low_bin and windows.high_bin
+    and cells.score_bin between windows.low_bin - {{ map_smoothing_margin_bins() }}
+        and windows.high_bin + {{ map_smoothing_margin_bins() }}
 group by
     windows.symbol,
     windows.window_start,

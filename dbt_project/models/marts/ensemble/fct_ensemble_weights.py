@@ -6,7 +6,8 @@ weights in force before the first fit (the seed, or the var). weight_source:
 - `var`: the `ensemble_weights` var ({model: weight}) given to the build (every window);
 - `fitted`: python_models.ensemble.fit_weights on the window's train span: the scoring windows
   [t, t + horizon) that lie inside it (int_scoring__windows), the variants' maps at t
-  (int_scoring__window_map_cells) and the true liquidations of those windows
+  (int_scoring__window_map_cells, smoothed by distance as int_scoring__placement scores them:
+  python_models.smoothing.smooth_window_cells) and the true liquidations of those windows
   (int_scoring__window_truth_cells), maximising the path-conditioned overlap at the shortest
   horizon: the grid argmax is bagged over 200 day-block bootstrap resamples of the train days (the
   mean of the resamples' argmaxes), and the bagged mix is kept only when it is at least as good as
@@ -29,6 +30,7 @@ import json
 import pandas as pd
 
 from python_models.ensemble import fit_weights, grid_step, normalise_weights
+from python_models.smoothing import smooth_window_cells, smoothing_settings
 from python_models.walk_forward import PRIOR_WINDOW, plan_windows, settings_key
 
 COLUMNS = [
@@ -72,7 +74,7 @@ def _seeded(seed: pd.DataFrame, models: list[str]) -> tuple[dict, str]:
     return normalise_weights({name: 1.0 for name in models}, models), "equal"
 
 
-def _fitted(refs, models, source, step, start, end):
+def _fitted(refs, models, source, step, smoothing, start, end):
     """(weights, origin, truth notional, step) of the window trained on [start, end)."""
     window_rows, map_cells, truth_cells, seed = refs
     windows = window_rows.filter(_inside(start, end)).project(WINDOWS).df()
@@ -84,6 +86,10 @@ def _fitted(refs, models, source, step, start, end):
     if cells.empty:
         weights = {name: 1.0 for name in models}
         return normalise_weights(weights, models), "fitted", float(truth["liquidated_notional"].sum()), step
+    if smoothing["rate"] > 0:
+        # fit_weights reads the shortest horizon only: smooth just those maps.
+        shortest = cells[cells["horizon_hours"] == windows["horizon_hours"].min()]
+        cells = smooth_window_cells(windows, shortest, **smoothing)
     fitted = fit_weights(windows, cells, truth, step=step)
     # A variant with no cell in the train windows gets weight 0.
     weights = {name: float(fitted.get(name, 0.0)) for name in models}
@@ -103,6 +109,7 @@ def model(dbt, session):
     source = json.loads(dbt.config.meta_get("ensemble_weights_source"))
     override = json.loads(dbt.config.meta_get("ensemble_weights"))
     step = float(json.loads(dbt.config.meta_get("ensemble_fit_step")))
+    smoothing = smoothing_settings(json.loads(dbt.config.meta_get("map_smoothing")))
     if source not in SOURCES:
         raise ValueError(f"var ensemble_weights_source must be one of {SOURCES}; got {source!r}")
 
@@ -130,6 +137,8 @@ def model(dbt, session):
             "step": step,
             "models": models,
             "seed": sorted(map(tuple, seed[["model", "weight"]].itertuples(index=False))),
+            # Off (rate 0), the settings key is today's.
+            **({"smoothing": sorted(smoothing.items())} if smoothing["rate"] > 0 else {}),
         }
     )
     windows = (
@@ -172,7 +181,9 @@ def model(dbt, session):
             weights, origin = _seeded(seed, models)
         else:
             refs = (window_rows, map_cells, truth_cells, seed)
-            weights, origin, truth_notional, used_step = _fitted(refs, models, source, step, start, end)
+            weights, origin, truth_notional, used_step = _fitted(
+                refs, models, source, step, smoothing, start, end
+            )
         for name in models:
             rows.append(
                 (window_id, name, float(weights[name]), origin, start, end, truth_notional, used_step)
