@@ -193,6 +193,17 @@ class WindowPlan(NamedTuple):
     fresh: bool  # nothing stored is kept (first run, full refresh or wiped): window 0 must be written too
 
 
+def complete_test_windows(periods) -> pd.DataFrame:
+    """The scoring's complete test windows of int_scoring__periods (a DuckDB relation): window_id,
+    period_start, period_end, in window order."""
+    return (
+        periods.filter("period = 'test' and is_complete")
+        .project("window_id, period_start, period_end")
+        .order("window_id")
+        .df()
+    )
+
+
 def plan_windows(
     session,
     this,

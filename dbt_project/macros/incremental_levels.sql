@@ -67,13 +67,12 @@
   from the table before the run changes it (the model's SQL is compiled before its pre-hook
   runs, and the pre-hook renders the same list); none kept in a full build or with nothing stored.
 -#}
-{% macro heatmap_kept_slots(start) %}
-  {%- if not execute or start is none or start == 'all' -%}
-    {{ return([]) }}
-  {%- endif -%}
+{#- The CTEs `timeframes` and `windows` (symbol, timeframe, resolution_buckets, first_slot: each
+    timeframe's window ending at the symbol's latest bucket) that heatmap_kept_slots and
+    heatmap_intervals_to_read both start from. -#}
+{% macro heatmap_window_ctes() -%}
   {%- set bucket_minutes = var('bucket_minutes') -%}
-  {%- set query -%}
-    with timeframes as (
+    timeframes as (
         select timeframe, span_minutes / {{ bucket_minutes }} as span_buckets,
             resolution_minutes / {{ bucket_minutes }} as resolution_buckets
         from {{ ref('heatmap_timeframes') }}
@@ -88,7 +87,16 @@
             group by symbol
         ) as latest
         cross join timeframes
-    ),
+    )
+{%- endmacro %}
+
+{% macro heatmap_kept_slots(start) %}
+  {%- if not execute or start is none or start == 'all' -%}
+    {{ return([]) }}
+  {%- endif -%}
+  {%- set bucket_minutes = var('bucket_minutes') -%}
+  {%- set query -%}
+    with {{ heatmap_window_ctes() }},
     stored as (
         select symbol, timeframe, min(bucket_start) as first_stored from {{ this }} group by symbol, timeframe
     ),
@@ -165,24 +173,8 @@
   {%- if not execute or start is none or start == 'all' or kept | length == 0 -%}
     {{ return('true') }}
   {%- endif -%}
-  {%- set bucket_minutes = var('bucket_minutes') -%}
   {%- set query -%}
-    with timeframes as (
-        select timeframe, span_minutes / {{ bucket_minutes }} as span_buckets,
-            resolution_minutes / {{ bucket_minutes }} as resolution_buckets
-        from {{ ref('heatmap_timeframes') }}
-    ),
-    windows as (
-        select latest.symbol, timeframes.timeframe, timeframes.resolution_buckets,
-            cast(floor((latest.last_bucket_number - timeframes.span_buckets + 1)
-                / cast(timeframes.resolution_buckets as double)) as bigint) as first_slot
-        from (
-            select symbol, max(bucket_number) as last_bucket_number
-            from {{ ref('int_buckets__timeline') }}
-            group by symbol
-        ) as latest
-        cross join timeframes
-    ),
+    with {{ heatmap_window_ctes() }},
     kept as ({{ heatmap_kept_cells(kept, start) }})
     select windows.symbol, windows.first_slot * windows.resolution_buckets,
         kept.kept_from_slot * windows.resolution_buckets, kept.kept_to_slot * windows.resolution_buckets,

@@ -26,7 +26,7 @@ import pandas as pd
 from python_models.ensemble import ENSEMBLE_MODEL, combine
 from python_models.scoring import ORACLE, placement_by_window, reference_cells
 from python_models.smoothing import smooth_window_cells, smoothing_settings
-from python_models.walk_forward import plan_windows, settings_key
+from python_models.walk_forward import complete_test_windows, plan_windows, settings_key
 
 CELL_KEYS = ["symbol", "window_start", "horizon_hours", "side", "score_bin"]
 WINDOWS = "symbol, window_start, horizon_hours, side, start_price, score_bin_size, low_bin, high_bin"
@@ -106,12 +106,7 @@ def model(dbt, session):
     per_bucket = dbt.ref("int_trades__per_bucket")
     loaded_at = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
-    windows = (
-        periods.filter("period = 'test' and is_complete")
-        .project("window_id, period_start, period_end")
-        .order("window_id")
-        .df()
-    )
+    windows = complete_test_windows(periods)
     weights: dict[int, dict[str, float]] = {}
     for window_id, name, weight in weight_rows.project("window_id, model, weight").fetchall():
         weights.setdefault(int(window_id), {})[str(name)] = float(weight)

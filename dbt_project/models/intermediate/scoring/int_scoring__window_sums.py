@@ -23,7 +23,7 @@ import pandas as pd
 
 from python_models.scoring import history_moments, placement_day_sums
 from python_models.truth import prepare_truth
-from python_models.walk_forward import plan_windows, settings_key
+from python_models.walk_forward import complete_test_windows, plan_windows, settings_key
 
 # stg_truth__liquidations as python_models.truth.prepare_truth takes it: the fill, on the position's side.
 TRUTH_COLUMNS = (
@@ -86,12 +86,7 @@ def model(dbt, session):
     per_bucket = dbt.ref("int_trades__per_bucket")
     loaded_at = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
-    windows = (
-        period_rows.filter("period = 'test' and is_complete")
-        .project("window_id, period_start, period_end")
-        .order("window_id")
-        .df()
-    )
+    windows = complete_test_windows(period_rows)
     computed = dict(
         placement_rows.aggregate(
             "window_id, max(_settings) || max(_loaded_at)::varchar", "window_id"

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from python_models.scoring import DAY_SUM_KEYS, DAY_SUM_VALUES, MOMENT_VALUES, pool_moments, score_sums
-from python_models.walk_forward import POOLED_WINDOW, plan_windows, settings_key
+from python_models.walk_forward import POOLED_WINDOW, complete_test_windows, plan_windows, settings_key
 
 RENAMED = {"predicted_notional": "predicted", "true_notional": "true"}
 COLUMNS = [
@@ -84,12 +84,7 @@ def model(dbt, session):
     per_bucket = dbt.ref("int_trades__per_bucket")
     loaded_at = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
-    windows = (
-        period_rows.filter("period = 'test' and is_complete")
-        .project("window_id, period_start, period_end")
-        .order("window_id")
-        .df()
-    )
+    windows = complete_test_windows(period_rows)
     common = {"draws": draws, "seed": seed, "level": level}
     computed = dict(sum_rows.aggregate("window_id, max(_loaded_at)::varchar", "window_id").fetchall())
     settings = {int(w): settings_key({**common, "sums": computed.get(int(w))}) for w in windows["window_id"]}
