@@ -22,6 +22,11 @@ scores, on the same 1 h windows as `fct_model_scores`, maps that know more than 
 Printed beside the model variants' and the uniform map's overlap and skill from `fct_model_scores`
 for the train and test periods. Skill of a map = (overlap - uniform) / (oracle - uniform).
 
+The known-entries and snapped maps are also scored smoothed by distance the way the build smooths
+every model map (`python_models.smoothing.smooth_by_distance` with the warehouse's
+`dim_map_smoothing` settings, around the price at t; rows marked "smoothed"), so they compare with
+the smoothed models of `fct_model_scores`. The oracle itself is never smoothed.
+
     uv run python scripts/placement_ceiling.py <warehouse.duckdb> [<warehouse.duckdb> ...]
 
 Use it on simulated builds only (it needs truth/positions).
@@ -38,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from liquidationheatmap.publish import working_database
+from python_models.smoothing import smooth_by_distance
 
 LEVERAGES = np.arange(2, 126, dtype="float64")
 SEED_TIERS = np.array([5.0, 10.0, 25.0, 50.0, 100.0])
@@ -81,16 +87,32 @@ def _binned(positions: pd.DataFrame, price: np.ndarray, value: np.ndarray, rows:
     return frame.groupby(["side", "window_start", "bin"])["v"].sum()
 
 
-def _overlap(windows: pd.DataFrame, values: pd.Series, truth: pd.Series) -> float:
-    """Truth-weighted mean overlap of a map (values indexed by side, window_start, bin)."""
+def _overlap(
+    windows: pd.DataFrame, values: pd.Series, truth: pd.Series, smoothing: dict | None = None
+) -> float:
+    """Truth-weighted mean overlap of a map (values indexed by side, window_start, bin), smoothed by
+    distance from the price at t first when ``smoothing`` ({rate, min_sigma, max_sigma}) is given."""
     total = weight = 0.0
     for row in windows.itertuples():
         bins = np.arange(row.low_bin, row.high_bin + 1)
         q = truth.loc[(row.side, row.window_start)].reindex(bins).fillna(0.0).to_numpy()
         try:
-            m = values.loc[(row.side, row.window_start)].reindex(bins).fillna(0.0).to_numpy()
+            cells = values.loc[(row.side, row.window_start)]
         except (KeyError, pd.errors.IndexingError):  # no mass in this window (or an empty map)
-            m = np.zeros(len(bins))
+            cells = pd.Series(dtype="float64")
+        if smoothing is not None and len(cells):
+            m = smooth_by_distance(
+                cells.index.to_numpy(dtype="int64"),
+                cells.to_numpy(dtype="float64"),
+                int(np.floor(row.start_price / row.score_bin_size)),
+                smoothing["rate"],
+                int(row.low_bin),
+                int(row.high_bin),
+                min_sigma=smoothing["min_sigma"],
+                max_sigma=smoothing["max_sigma"],
+            )
+        else:
+            m = cells.reindex(bins).fillna(0.0).to_numpy()
         p = m / m.sum() if m.sum() > 0 else np.full(len(bins), 1.0 / len(bins))
         total += row.tq * np.minimum(p, q / q.sum()).sum()
         weight += row.tq
@@ -181,6 +203,15 @@ def _flat_mix(con, spans: dict, models: list[str]) -> dict[str, tuple[float, dic
     return out
 
 
+def _smoothing(con) -> dict | None:
+    """The build's distance smoothing of the model maps (dim_map_smoothing), None when off."""
+    row = con.sql("select rate, min_bins, max_bins from dim_map_smoothing").fetchone()
+    if row is None or not row[0]:
+        return None
+    rate, min_bins, max_bins = row
+    return {"rate": rate, "min_sigma": min_bins, "max_sigma": np.inf if max_bins is None else max_bins}
+
+
 def ceiling(warehouse: Path) -> list[dict]:
     con = duckdb.connect(str(working_database(warehouse)), read_only=True)
     timeline = con.sql(
@@ -188,6 +219,7 @@ def ceiling(warehouse: Path) -> list[dict]:
         "coalesce(reach_high, high) as high from int_buckets__timeline order by bucket_index"
     ).df()
     index_of = dict(zip(timeline["bucket_start"], timeline["bucket_index"], strict=True))
+    smoothing = _smoothing(con)
     lows = _sparse_tables(timeline["low"].to_numpy(), np.minimum)
     highs = _sparse_tables(timeline["high"].to_numpy(), np.maximum)
     scores = con.sql(
@@ -213,7 +245,9 @@ def ceiling(warehouse: Path) -> list[dict]:
                   from int_scoring__window_truth_cells where horizon_hours = 1 group by all having tq > 0)
             select w.*, t.tq from w inner join t using (symbol, window_start, side)"""
         )
-        windows = con.sql("select side, window_start, low_bin, high_bin, tq from judged").df()
+        windows = con.sql(
+            "select side, window_start, low_bin, high_bin, start_price, score_bin_size, tq from judged"
+        ).df()
         truth = (
             con.sql(
                 "select t.side, t.window_start, t.score_bin, t.liquidated_notional from "
@@ -263,6 +297,13 @@ def ceiling(warehouse: Path) -> list[dict]:
             "oracle, leverage snapped to the seed's tiers": _overlap(windows, snapped, truth),
             "uniform": uniform,
         }
+        if smoothing is not None:
+            values["known entries, leverage from the mix, smoothed"] = _overlap(
+                windows, known, truth, smoothing
+            )
+            values["oracle, leverage snapped to the seed's tiers, smoothed"] = _overlap(
+                windows, snapped, truth, smoothing
+            )
         for model, value in scores[scores["period"] == period][["model", "value"]].itertuples(index=False):
             if model not in ("oracle", "uniform", "proximity"):
                 values[f"{model} (fct_model_scores)"] = value
