@@ -65,11 +65,13 @@ def liquidation_levels(
     )
     if rows and measured_at is not None:
         # The latest state: the scale in force at the end of its bucket.
-        join, scale = scaled_join(wh, "state", f"state.measured_at + to_minutes({BUCKET_MINUTES})", calibrated)
-        factor = wh.fetch(
-            f"select {scale} from (select ? as symbol, ? as model, ?::timestamp as measured_at) as state {join}",
-            [symbol, model, measured_at],
-        )[0][0]
+        join, scale = scaled_join(
+            wh, "state", f"state.measured_at + to_minutes({BUCKET_MINUTES})", calibrated
+        )
+        state = "select ? as symbol, ? as model, ?::timestamp as measured_at"
+        factor = wh.fetch(f"select {scale} from ({state}) as state {join}", [symbol, model, measured_at])[0][
+            0
+        ]
         if factor != 1.0:
             rows = [{**row, "live_notional": row["live_notional"] * factor} for row in rows]
     smoothing = map_smoothing(wh) if smoothed else None
