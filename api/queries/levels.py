@@ -69,9 +69,8 @@ def liquidation_levels(
             wh, "state", f"state.measured_at + to_minutes({BUCKET_MINUTES})", calibrated
         )
         state = "select ? as symbol, ? as model, ?::timestamp as measured_at"
-        factor = wh.fetch(f"select {scale} from ({state}) as state {join}", [symbol, model, measured_at])[0][
-            0
-        ]
+        found = wh.fetch(f"select {scale} from ({state}) as state {join}", [symbol, model, measured_at])
+        factor = found[0][0]
         if factor != 1.0:
             rows = [{**row, "live_notional": row["live_notional"] * factor} for row in rows]
     smoothing = map_smoothing(wh) if smoothed else None
