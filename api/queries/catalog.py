@@ -22,6 +22,7 @@ MARTS = (
     "fct_liquidation_levels_ensemble",
     "fct_liquidation_history_ensemble",
     "fct_ensemble_weights",
+    "fct_model_calibration",
 )
 
 

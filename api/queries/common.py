@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from api.errors import BUILD_HINT, DataNotBuilt, NotFound
 from api.warehouse import WarehouseSession
+from python_models.calibration import in_force_scales_sql
 
 ENSEMBLE = "ensemble"
 
@@ -49,3 +50,36 @@ def model_table(wh: WarehouseSession, base: str, model: str, what: str) -> str:
                 f"ensemble rows in {base} (the ensemble comes from the dbt Python models); {BUILD_HINT}"
             )
     return base
+
+
+CALIBRATION = "fct_model_calibration"
+
+
+def notional_scales(wh: WarehouseSession) -> str | None:
+    """The notional scales in force (python_models.calibration.in_force_scales_sql of
+    fct_model_calibration) as a SQL relation (symbol, model, notional_scale, in_force_from,
+    in_force_to), cached per warehouse file; None when the warehouse has no such mart (served
+    unscaled)."""
+    if not wh.has_table(CALIBRATION):
+        return None
+
+    def load() -> str:
+        rows = wh.fetch(f"select window_id, symbol, model, notional_scale, fitted_to from {CALIBRATION}")
+        return in_force_scales_sql(rows)
+
+    return wh.cached(("notional-scales",), load)
+
+
+def scaled_join(wh: WarehouseSession, alias: str, at: str, calibrated: bool) -> tuple[str, str]:
+    """(a left join of the scales in force at the time expression ``at`` of the rows ``alias``, the
+    factor expression to multiply a notional by): ('', '1.0') when not calibrated or unbuilt."""
+    scales = notional_scales(wh) if calibrated else None
+    if scales is None:
+        return "", "1.0"
+    join = f"""
+        left join ({scales}) as scales
+            on scales.symbol = {alias}.symbol
+            and scales.model = {alias}.model
+            and {at} >= scales.in_force_from
+            and {at} < scales.in_force_to"""
+    return join, "coalesce(scales.notional_scale, 1.0)"

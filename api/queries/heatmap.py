@@ -10,6 +10,11 @@ python_models.smoothing.smooth_by_distance around that slot's close (the price t
 valued at), with the build's settings (dim_map_smoothing; the defaults of python_models.smoothing
 in a warehouse built without it), as the scoring smooths the maps it scores; the price axis then
 reaches the kernel's margin beyond the cells. ``smoothed=False`` is the mart's cells as they are.
+
+Served calibrated (``calibrated=True``, the default): every cell's notional times its model's
+notional scale in force at the end of the cell's snapshot bucket (fct_model_calibration, learned
+from the recorded liquidations of the train spans before it; docs/model_scoring.md "How much");
+``calibrated=False`` is the mart's notional (the models' positions, unscaled).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from api.errors import DataNotBuilt
-from api.queries.common import known_symbol, model_table
+from api.queries.common import known_symbol, model_table, scaled_join
 from api.schemas import Candles, Heatmap
 from api.warehouse import WarehouseSession
 from python_models.smoothing import (
@@ -105,23 +110,31 @@ def _floor(at: datetime, minutes: int) -> datetime:
 
 
 def liquidation_heatmap(
-    wh: WarehouseSession, symbol: str, model: str, timeframe: str, side: str, smoothed: bool = True
+    wh: WarehouseSession,
+    symbol: str,
+    model: str,
+    timeframe: str,
+    side: str,
+    smoothed: bool = True,
+    calibrated: bool = True,
 ) -> Heatmap:
     bin_size = known_symbol(wh, symbol)
     table = model_table(wh, "fct_liquidation_heatmap", model, "the liquidation heatmap is")
     wh.require_table("int_trades__per_bucket", "price candles are")
     span, resolution = _timeframe(wh, timeframe)
 
-    side_filter = "" if side == "both" else "and side = ?"
+    side_filter = "" if side == "both" else "and cells.side = ?"
     params: list = [symbol, model, timeframe] + ([] if side == "both" else [side])
+    # The state a cell shows is the end of its snapshot bucket: the scale in force then.
+    join, scale = scaled_join(wh, "cells", f"cells.snapshot_at + to_minutes({BUCKET_MINUTES})", calibrated)
     cells = wh.fetch_numpy(
         f"""
         select
-            epoch(bucket_start)::bigint as t,
-            price_bin,
-            sum(live_notional) as notional
-        from {table}
-        where symbol = ? and model = ? and timeframe = ? {side_filter}
+            epoch(cells.bucket_start)::bigint as t,
+            cells.price_bin,
+            sum(cells.live_notional * {scale}) as notional
+        from {table} as cells {join}
+        where cells.symbol = ? and cells.model = ? and cells.timeframe = ? {side_filter}
         group by all
         """,
         params,

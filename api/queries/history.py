@@ -1,11 +1,16 @@
-"""Predicted liquidations over time (fct_liquidation_history), raw or grouped by interval and side."""
+"""Predicted liquidations over time (fct_liquidation_history), raw or grouped by interval and side.
+
+Served calibrated (``calibrated=True``, the default): the notional times the model's notional
+scale in force when the bucket starts (fct_model_calibration; docs/model_scoring.md "How much"),
+as the scoring's calibration judges it; ``calibrated=False`` is the mart's notional.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from api.params import INTERVAL_MINUTES
-from api.queries.common import known_symbol, model_table
+from api.queries.common import known_symbol, model_table, scaled_join
 from api.schemas import History, HistoryRow
 from api.warehouse import WarehouseSession
 
@@ -18,25 +23,29 @@ def liquidation_history(
     interval: str,
     start: datetime | None,
     end: datetime | None,
+    calibrated: bool = True,
 ) -> History:
     known_symbol(wh, symbol)
     table = model_table(wh, "fct_liquidation_history", model, "the liquidation history is")
-    filters, params = ["symbol = ?", "model = ?"], [symbol, model]
+    filters, params = ["h.symbol = ?", "h.model = ?"], [symbol, model]
     if start is not None:
-        filters.append("bucket_start >= ?")
+        filters.append("h.bucket_start >= ?")
         params.append(start)
     if end is not None:
-        filters.append("bucket_start < ?")
+        filters.append("h.bucket_start < ?")
         params.append(end)
     where = " and ".join(filters)
+    # The notional times the model's scale in force when the bucket starts (the count stays the
+    # number of levels reached).
+    join, scale = scaled_join(wh, "h", "h.bucket_start", calibrated)
     if aggregate:
         sql = f"""
             select
-                time_bucket(to_minutes(?::bigint), bucket_start, timestamp '1970-01-01') as bucket_start,
-                side,
-                sum(liquidated_notional) as liquidated_notional,
-                sum(liquidated_count)::bigint as liquidated_count
-            from {table}
+                time_bucket(to_minutes(?::bigint), h.bucket_start, timestamp '1970-01-01') as bucket_start,
+                h.side,
+                sum(h.liquidated_notional * {scale}) as liquidated_notional,
+                sum(h.liquidated_count)::bigint as liquidated_count
+            from {table} as h {join}
             where {where}
             group by all
             order by bucket_start, side
@@ -44,8 +53,10 @@ def liquidation_history(
         params = [INTERVAL_MINUTES[interval], *params]
     else:
         sql = f"""
-            select bucket_start, side, liquidated_notional, liquidated_count::bigint as liquidated_count
-            from {table}
+            select
+                h.bucket_start, h.side, h.liquidated_notional * {scale} as liquidated_notional,
+                h.liquidated_count::bigint as liquidated_count
+            from {table} as h {join}
             where {where}
             order by bucket_start, side
         """

@@ -5,6 +5,9 @@ Served smoothed (``smoothed=True``, the default) as the scoring smooths the maps
 price with the build's settings (api.queries.heatmap.map_smoothing); a smoothed row's
 liquidation_price is its bin's centre, and the rows that spread past the current price (a long
 above it, a short below) are left out, as reached levels are. ``smoothed=False``: the mart's rows.
+Served calibrated (``calibrated=True``, the default): live notional times the model's notional
+scale in force at the end of the measured bucket (fct_model_calibration); ``calibrated=False``:
+the mart's notional.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ import math
 
 import numpy as np
 
-from api.queries.common import known_symbol, model_table
-from api.queries.heatmap import map_smoothing
+from api.queries.common import known_symbol, model_table, scaled_join
+from api.queries.heatmap import BUCKET_MINUTES, map_smoothing
 from api.schemas import Level, Levels
 from api.warehouse import WarehouseSession
 from python_models.smoothing import margin_bins, smooth_by_distance
@@ -28,6 +31,7 @@ def liquidation_levels(
     min_leverage: int | None,
     max_leverage: int | None,
     smoothed: bool = True,
+    calibrated: bool = True,
 ) -> Levels:
     bin_size = known_symbol(wh, symbol)
     table = model_table(wh, "fct_liquidation_levels", model, "liquidation levels are")
@@ -59,6 +63,16 @@ def liquidation_levels(
         """,
         params,
     )
+    if rows and measured_at is not None:
+        # The latest state: the scale in force at the end of its bucket.
+        join, scale = scaled_join(
+            wh, "state", f"state.measured_at + to_minutes({BUCKET_MINUTES})", calibrated
+        )
+        state = "select ? as symbol, ? as model, ?::timestamp as measured_at"
+        found = wh.fetch(f"select {scale} from ({state}) as state {join}", [symbol, model, measured_at])
+        factor = found[0][0]
+        if factor != 1.0:
+            rows = [{**row, "live_notional": row["live_notional"] * factor} for row in rows]
     smoothing = map_smoothing(wh) if smoothed else None
     if smoothing and smoothing["rate"] > 0 and rows and current_price is not None:
         rows = smooth_levels(rows, float(current_price), bin_size, smoothing)

@@ -34,6 +34,14 @@ Smoothed = Annotated[
     ),
 ]
 
+Calibrated = Annotated[
+    bool,
+    Query(
+        description="Notional times the model's scale learned from recorded liquidations, in force at "
+        "the row's time (default; fct_model_calibration, docs/model_scoring.md); false: the mart's notional"
+    ),
+]
+
 
 @router.get("/levels", response_model=Levels, summary="Live liquidation levels at the latest bucket")
 def levels(
@@ -45,6 +53,7 @@ def levels(
     min_leverage: Leverage = None,
     max_leverage: Leverage = None,
     smoothed: Smoothed = True,
+    calibrated: Calibrated = True,
 ) -> Response:
     """Long levels below the current price and short levels above it, per price bin and leverage."""
     if min_leverage is not None and max_leverage is not None and min_leverage > max_leverage:
@@ -54,8 +63,8 @@ def levels(
     symbol = symbol or config.default_symbol
     model = model or config.default_model
     return wh.respond(
-        ("levels", symbol, model, side, min_leverage, max_leverage, smoothed),
-        lambda: liquidation_levels(wh, symbol, model, side, min_leverage, max_leverage, smoothed),
+        ("levels", symbol, model, side, min_leverage, max_leverage, smoothed, calibrated),
+        lambda: liquidation_levels(wh, symbol, model, side, min_leverage, max_leverage, smoothed, calibrated),
     )
 
 
@@ -69,6 +78,7 @@ def history(
     interval: Annotated[Interval, Query(description="Grouping interval when aggregate=true")] = "1h",
     start: TimeQuery = None,
     end: TimeQuery = None,
+    calibrated: Calibrated = True,
 ) -> Response:
     """Raw 5-minute rows, or (aggregate=true) notional and count summed per interval and side."""
     start_at = start.at if start is not None else None
@@ -80,8 +90,8 @@ def history(
     symbol = symbol or config.default_symbol
     model = model or config.default_model
     return wh.respond(
-        ("history", symbol, model, aggregate, interval, start_at, end_at),
-        lambda: liquidation_history(wh, symbol, model, aggregate, interval, start_at, end_at),
+        ("history", symbol, model, aggregate, interval, start_at, end_at, calibrated),
+        lambda: liquidation_history(wh, symbol, model, aggregate, interval, start_at, end_at, calibrated),
     )
 
 
@@ -94,13 +104,14 @@ def heatmap(
     timeframe: Timeframe = "7d",
     side: HeatmapSide = "both",
     smoothed: Smoothed = True,
+    calibrated: Calibrated = True,
 ) -> Response:
     """A payload Plotly draws directly: times (columns), prices (rows), z, and candles on the same times."""
     symbol = symbol or config.default_symbol
     model = model or config.default_model
     return wh.respond(
-        ("heatmap", symbol, model, timeframe, side, smoothed),
-        lambda: liquidation_heatmap(wh, symbol, model, timeframe, side, smoothed),
+        ("heatmap", symbol, model, timeframe, side, smoothed, calibrated),
+        lambda: liquidation_heatmap(wh, symbol, model, timeframe, side, smoothed, calibrated),
     )
 
 

@@ -51,7 +51,9 @@ price at t; shorts: from the price up to the high) the liquidations came?
                 guess, 1 = as good as knowing the true positions (against a perfect 1 without an
                 oracle); [interval]
   emd %         Wasserstein-1 distance between p and q, in % of price (lower is better)
-  calibration   predicted / true liquidated notional over the test span (1 = right total)
+  calibration   predicted / true liquidated notional over the test span (1 = right total),
+                the prediction times the notional scale learned on the train span before it
+                (mart fct_model_calibration), as the API serves it
   hourly corr.  Pearson correlation of predicted and true liquidated notional per hour
 
 Every figure is out of sample: no window's fit read its test span. The ensemble weights in force

@@ -15,7 +15,12 @@ from fastapi.testclient import TestClient
 from pipeline_dataset import START, SYMBOL, make_app
 
 from api.core.config import TIMEFRAMES
+from python_models.calibration import in_force_scale_spans
 from python_models.smoothing import smooth_by_distance
+
+# The marts' notional as built (the API serves it calibrated and smoothed by default).
+UNSCALED = {"calibrated": "false"}
+MART = {"smoothed": "false", **UNSCALED}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +68,7 @@ def test_symbols_lists_bin_size_dates_price_and_models(client, mart):
 
 def test_levels_put_longs_below_and_shorts_above_the_price_with_the_marts_totals(client, mart):
     body = client.get(
-        "/liquidations/levels", params={"symbol": SYMBOL, "model": "funding_adjusted", "smoothed": "false"}
+        "/liquidations/levels", params={"symbol": SYMBOL, "model": "funding_adjusted", **MART}
     ).json()
     price = body["current_price"]
     longs, shorts = mart.sql(
@@ -85,7 +90,7 @@ def test_levels_put_longs_below_and_shorts_above_the_price_with_the_marts_totals
 def test_levels_side_and_leverage_filters_keep_only_that_band(client, mart):
     body = client.get(
         "/liquidations/levels",
-        params={"side": "short", "min_leverage": 25, "max_leverage": 50, "smoothed": "false"},
+        params={"side": "short", "min_leverage": 25, "max_leverage": 50, **MART},
     ).json()
     expected = mart.sql(
         """
@@ -102,8 +107,8 @@ def test_levels_side_and_leverage_filters_keep_only_that_band(client, mart):
 
 
 def test_served_levels_are_each_leverages_series_smoothed_by_distance_from_the_price(client, mart):
-    body = client.get("/liquidations/levels").json()
-    raw = client.get("/liquidations/levels", params={"smoothed": "false"}).json()
+    body = client.get("/liquidations/levels", params=UNSCALED).json()
+    raw = client.get("/liquidations/levels", params=MART).json()
     rate, min_bins, max_bins, _ = mart.sql("select * from dim_map_smoothing").fetchone()
     size, price = body["price_bin_size"], body["current_price"]
     assert body["current_price"] == raw["current_price"] and body["measured_at"] == raw["measured_at"]
@@ -168,7 +173,7 @@ def test_bad_parameters_are_422_naming_the_parameter(client, path, params):
 
 
 def test_heatmap_matrix_holds_the_marts_cells_on_regular_axes(client, mart):
-    body = client.get("/liquidations/heatmap", params={"timeframe": "7d", "smoothed": "false"}).json()
+    body = client.get("/liquidations/heatmap", params={"timeframe": "7d", **MART}).json()
     cells, total = mart.sql(
         """
         select count(*), sum(live_notional) from fct_liquidation_heatmap
@@ -191,8 +196,8 @@ def test_heatmap_matrix_holds_the_marts_cells_on_regular_axes(client, mart):
 
 
 def test_served_heatmap_is_the_marts_cells_smoothed_by_distance_from_each_slots_close(client, mart):
-    body = client.get("/liquidations/heatmap", params={"timeframe": "7d"}).json()
-    raw = client.get("/liquidations/heatmap", params={"timeframe": "7d", "smoothed": "false"}).json()
+    body = client.get("/liquidations/heatmap", params={"timeframe": "7d", **UNSCALED}).json()
+    raw = client.get("/liquidations/heatmap", params={"timeframe": "7d", **MART}).json()
     rate, min_bins, max_bins, multiple = mart.sql("select * from dim_map_smoothing").fetchone()
     assert (rate, min_bins, max_bins, multiple) == (0.2, 0.5, 10.0, 1)  # the build's defaults
     size = body["price_bin_size"]
@@ -247,7 +252,9 @@ def test_every_timeframe_answers_at_the_seeds_resolution(client, mart, timeframe
 
 
 def test_heatmap_of_one_side_only_sums_that_sides_cells(client, mart):
-    long_body = client.get("/liquidations/heatmap", params={"timeframe": "1d", "side": "long"}).json()
+    long_body = client.get(
+        "/liquidations/heatmap", params={"timeframe": "1d", "side": "long", **UNSCALED}
+    ).json()
     expected = mart.sql(
         """
         select sum(live_notional), count(*) from fct_liquidation_heatmap
@@ -260,7 +267,7 @@ def test_heatmap_of_one_side_only_sums_that_sides_cells(client, mart):
 
 def test_history_raw_rows_are_the_marts_rows_in_the_range(client, mart):
     body = client.get(
-        "/liquidations/history", params={"start": "2026-10-01T12:00:00Z", "end": "2026-10-02"}
+        "/liquidations/history", params={"start": "2026-10-01T12:00:00Z", "end": "2026-10-02", **UNSCALED}
     ).json()
     expected = mart.sql(
         """
@@ -365,7 +372,9 @@ def test_ensemble_levels_answer_503_while_the_ensemble_is_not_built(older_wareho
 def test_built_ensemble_levels_are_the_models_weighted_by_the_weights_table(client, mart):
     weights = dict(mart.sql("select model, weight from fct_ensemble_weights").fetchall())
     totals = {
-        model: client.get("/liquidations/levels", params={"model": model}).json()["total_long_notional"]
+        model: client.get("/liquidations/levels", params={"model": model, **UNSCALED}).json()[
+            "total_long_notional"
+        ]
         for model in (*weights, "ensemble")
     }
     assert sum(weights.values()) == pytest.approx(1.0, abs=1e-12)
@@ -411,3 +420,55 @@ def test_built_clusters_answer_for_the_ensemble_too(client, mart):
     assert [(z["side"], z["zone_id"]) for z in body["zones"]] == [(r[0], r[1]) for r in rows]
     assert [z["total_notional"] for z in body["zones"]] == pytest.approx([r[2] for r in rows])
     assert len(rows) > 0
+
+
+def _scale_at(mart, model: str, at) -> float:
+    rows = mart.sql(
+        "select window_id, symbol, model, notional_scale, fitted_to from fct_model_calibration"
+    ).fetchall()
+    for symbol, name, scale, start, end in in_force_scale_spans(rows):
+        if (
+            symbol == SYMBOL
+            and name == model
+            and (start is None or at >= start)
+            and (end is None or at < end)
+        ):
+            return scale
+    return 1.0
+
+
+def test_served_notional_is_the_marts_times_the_scale_in_force(client, mart):
+    scales = mart.sql("select notional_scale from fct_model_calibration where window_id > 0").fetchall()
+    assert scales and any(abs(s - 1) > 1e-6 for (s,) in scales)  # the build learned a scale: this can fail
+    for model in ("binance_standard", "learned_leverage", "ensemble"):
+        # History: every row times the scale in force at its bucket's start.
+        served = client.get("/liquidations/history", params={"model": model}).json()["rows"]
+        raw = client.get("/liquidations/history", params={"model": model, **UNSCALED}).json()["rows"]
+        assert len(served) == len(raw) > 0
+        for got, row in zip(served, raw, strict=True):
+            at = datetime.fromisoformat(row["bucket_start"]).replace(tzinfo=None)
+            factor = _scale_at(mart, model, at)
+            assert got["liquidated_notional"] == pytest.approx(row["liquidated_notional"] * factor, rel=1e-9)
+            assert got["liquidated_count"] == row["liquidated_count"]
+        # Heatmap: every cell times the scale in force at the end of its snapshot bucket.
+        body = client.get(
+            "/liquidations/heatmap", params={"model": model, "timeframe": "7d", "smoothed": "false"}
+        )
+        table = "fct_liquidation_heatmap" + ("_ensemble" if model == "ensemble" else "")
+        expected = mart.sql(
+            f"select snapshot_at, live_notional from {table} where symbol = ? and model = ?"
+            " and timeframe = '7d'",
+            params=[SYMBOL, model],
+        ).df()
+        total = sum(
+            v * _scale_at(mart, model, pd.Timestamp(at) + timedelta(minutes=5))
+            for at, v in zip(expected["snapshot_at"], expected["live_notional"], strict=True)
+        )
+        assert sum(map(sum, body.json()["z"])) == pytest.approx(total, rel=1e-6, abs=0.01 * len(expected))
+        # Levels: the latest state times the scale in force at the end of the measured bucket.
+        levels = client.get("/liquidations/levels", params={"model": model, **MART}).json()
+        scaled = client.get("/liquidations/levels", params={"model": model, "smoothed": "false"}).json()
+        at = datetime.fromisoformat(levels["measured_at"]).replace(tzinfo=None) + timedelta(minutes=5)
+        assert scaled["total_long_notional"] == pytest.approx(
+            levels["total_long_notional"] * _scale_at(mart, model, at), rel=1e-9
+        )

@@ -84,7 +84,7 @@ def test_clusters_are_the_zone_tables_rows_for_the_model(with_model_marts):
 
 def test_ensemble_levels_are_the_weighted_sum_of_the_two_models(with_model_marts, client):
     ensemble_client, _, ensemble = with_model_marts
-    raw = {"smoothed": "false"}  # the mart's rows
+    raw = {"smoothed": "false", "calibrated": "false"}  # the mart's rows
     body = ensemble_client.get("/liquidations/levels", params={"model": "ensemble", **raw}).json()
     standard = client.get("/liquidations/levels", params={"model": "binance_standard", **raw}).json()
     funding = client.get("/liquidations/levels", params={"model": "funding_adjusted", **raw}).json()

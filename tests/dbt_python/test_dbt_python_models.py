@@ -228,6 +228,7 @@ def test_only_the_oracle_reads_the_true_positions(scored_build):
 
     model_marts = [uid for uid, node in nodes.items() if node["name"].startswith("fct_liquidation_")]
     model_marts.append("model.liquidationheatmap.fct_ensemble_weights")
+    model_marts.append("model.liquidationheatmap.fct_model_calibration")
     assert len(model_marts) >= 7
     for uid in model_marts:
         upstream = ancestors(uid, set())
@@ -262,6 +263,7 @@ def test_the_new_dbt_tests_ran_and_passed(scored_build):
         "assert_model_scores_within_bounds",
         "assert_scoring_periods_are_contiguous_and_disjoint",
         "assert_ensemble_levels_sum_the_weighted_models",
+        "assert_model_calibration_is_the_shrunk_ratio",
     ):
         assert statuses.get(name) == "pass", name
     for model in (
@@ -271,6 +273,7 @@ def test_the_new_dbt_tests_ran_and_passed(scored_build):
         "fct_liquidation_heatmap_ensemble",
         "fct_liquidation_history_ensemble",
         "fct_model_scores",
+        "fct_model_calibration",
     ):
         assert statuses.get(model) == "success", model
 

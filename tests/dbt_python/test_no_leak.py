@@ -1,18 +1,18 @@
 """The models never read what they must not: truth/positions, and truth of the test period.
 
 Models may learn from recorded liquidations of a walk-forward window's train span only
-(learned_leverage, the fitted ensemble weights), and a window's parameters are used only after its
-train span. Truth is lake data (`ingest` loads the simulator's truth/ folder), so each build gets a
-lake of its own, ingested from the session's archive beside an edited copy of its truth/ (windows
-of one day of training, half a day of testing: window 1 trains on the first day, window 2's
-parameters come into force 12 hours later):
+(learned_leverage, the fitted ensemble weights, the notional scales), and a window's parameters
+are used only after its train span. Truth is lake data (`ingest` loads the simulator's truth/
+folder), so each build gets a lake of its own, ingested from the session's archive beside an
+edited copy of its truth/ (windows of one day of training, half a day of testing: window 1 trains
+on the first day, window 2's parameters come into force 12 hours later):
 - truth/positions deleted: every model mart and fitted parameter is the same;
 - liquidations after window 1's train span changed (rows dropped, quantities tripled): window 0's
   and 1's parameters are the same, and so is every model output up to the time window 2's
   parameters come into force (so window 1's test span saw no truth of its own), while the scores
   of window 1 did see the change;
 - liquidations of window 1's train span changed (every other row dropped): its fitted leverage
-  weights do change (so the checks above can fail).
+  weights and notional scales do change (so the checks above can fail).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ MODEL_TABLES = (
     "fct_liquidation_history_ensemble",
     "fct_liquidation_heatmap_ensemble",
     "fct_liquidation_clusters",
+    "fct_model_calibration",
 )
 
 
@@ -65,6 +66,7 @@ BOOKKEEPING = ("_loaded_at", "_inputs")
 BEFORE = {
     "int_leverage__learned": "window_id <= 1",
     "fct_ensemble_weights": "window_id <= 1",
+    "fct_model_calibration": "window_id <= 1",
     "int_levels__variants": "opened_at < '{cut}'",
     "fct_liquidation_history": "bucket_start < '{cut}'",
     "fct_liquidation_history_ensemble": "bucket_start < '{cut}'",
@@ -188,3 +190,10 @@ def test_changing_train_span_truth_changes_the_fitted_leverage(baseline):
     after = _table(other, "int_leverage__learned", window_1)
     assert (before["truth_count"] > 0).all()
     assert not before["weight"].round(9).equals(after["weight"].round(9))
+    # So does its notional scale (fitted on the same truth), which the no-leak checks above hold fixed.
+    scales = [
+        _table(path, "fct_model_calibration", window_1).set_index("model")["notional_scale"]
+        for path in (warehouse, other)
+    ]
+    assert (scales[0] != 1).any()
+    assert not scales[0].round(9).equals(scales[1].round(9))

@@ -27,6 +27,7 @@ START = date(2026, 10, 1)
 TABLES = (
     "int_leverage__learned",
     "fct_ensemble_weights",
+    "fct_model_calibration",
     "int_levels__variants",
     "int_scoring__live_notional_per_bucket",
     "int_scoring__windows",
@@ -81,7 +82,8 @@ def built(tmp_path_factory, window_vars):
     first = build_warehouse(lake, incremental, extra_vars=window_vars)
     assert first.success, [(n.name, n.message) for n in first.failures] or first.error
     before = {
-        table: _loads(incremental, table) for table in ("int_leverage__learned", "fct_ensemble_weights")
+        table: _loads(incremental, table)
+        for table in ("int_leverage__learned", "fct_ensemble_weights", "fct_model_calibration")
     }
     ingest_archive(raw, lake, start_date=second_day + timedelta(days=1), show_progress=False, workers=1)
     second = build_warehouse(lake, incremental, extra_vars=window_vars)

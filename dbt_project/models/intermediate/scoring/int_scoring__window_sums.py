@@ -6,21 +6,25 @@ average, a day-block resample, a calibration and a correlation over any union of
 function of them (placement_day_sums per symbol x horizon x side x map x UTC day; history_moments
 per symbol x model x side, with a model-null row for the truth alone). So the pooled figures cost
 a pass over a few rows per window instead of every scoring window's row and every hour of history.
+The history is judged as served: every bucket's predicted notional times its model's notional
+scale in force then (fct_model_calibration; a window's test span is the span its own scale is in
+force), so the calibration is the calibrated models'.
 
 Rows: part = 'placement' (horizon_hours, day, weighted_overlap, weight, weighted_emd, emd_weight),
 'history' (hours, predicted_notional, true_notional, m2_predicted, m2_true, co_moment) or 'none'
 (the marker of a window with neither, so it is not computed again on every build).
 
 Incremental by window (delete+insert on window_id), the bookkeeping fct_model_scores had: a window
-is computed again when its placement rows were (their _settings and _loaded_at, stored in
-_settings), when its test span reaches into data ingested since the last load (the predicted
-history and the truth), or when it is new.
+is computed again when its placement rows or its notional scales were (their _settings and
+_loaded_at, stored in _settings), when its test span reaches into data ingested since the last
+load (the predicted history and the truth), or when it is new.
 """
 
 import datetime
 
 import pandas as pd
 
+from python_models.calibration import in_force_scales_sql
 from python_models.scoring import history_moments, placement_day_sums
 from python_models.truth import prepare_truth
 from python_models.walk_forward import complete_test_windows, plan_windows, settings_key
@@ -34,6 +38,17 @@ HOURLY = (
     "symbol, model, date_trunc('hour', bucket_start) as bucket_start, side,"
     " sum(liquidated_notional) as liquidated_notional"
 )
+# The history's notional times the (symbol, model)'s notional scale in force at the bucket (1 if none).
+CALIBRATED = """
+    select history.symbol, history.model, history.bucket_start, history.side,
+        history.liquidated_notional * coalesce(scales.notional_scale, 1.0) as liquidated_notional
+    from history
+    left join ({scales}) as scales
+        on scales.symbol = history.symbol
+        and scales.model = history.model
+        and history.bucket_start >= scales.in_force_from
+        and history.bucket_start < scales.in_force_to
+"""
 PLACEMENT = "window_id, symbol, window_start, horizon_hours, side, model, overlap, emd_pct, weight"
 COLUMNS = [
     "window_id",
@@ -81,6 +96,7 @@ def model(dbt, session):
     placement_rows = dbt.ref("int_scoring__placement")
     history_rows = dbt.ref("fct_liquidation_history")
     ensemble_history_rows = dbt.ref("fct_liquidation_history_ensemble")
+    calibration_rows = dbt.ref("fct_model_calibration")
     truth_rows = dbt.ref("stg_truth__liquidations")
     manifest = dbt.ref("stg_ingest__manifest")
     per_bucket = dbt.ref("int_trades__per_bucket")
@@ -92,7 +108,16 @@ def model(dbt, session):
             "window_id, max(_settings) || max(_loaded_at)::varchar", "window_id"
         ).fetchall()
     )
-    settings = {int(w): settings_key({"placement": computed.get(int(w))}) for w in windows["window_id"]}
+    # A window's test span is the span its own notional scale is in force (python_models.calibration).
+    scaled = dict(
+        calibration_rows.aggregate(
+            "window_id, max(_settings) || max(_loaded_at)::varchar", "window_id"
+        ).fetchall()
+    )
+    settings = {
+        int(w): settings_key({"placement": computed.get(int(w)), "scale": scaled.get(int(w))})
+        for w in windows["window_id"]
+    }
     todo = plan_windows(
         session,
         dbt.this,
@@ -114,10 +139,17 @@ def model(dbt, session):
         )
         in_spans = _spans_filter("bucket_start", [spans[w] for w in todo])
         group = "symbol, model, date_trunc('hour', bucket_start), side"
+        # The history as served: each bucket's notional times the model's scale in force then.
+        scales = in_force_scales_sql(
+            calibration_rows.project("window_id, symbol, model, notional_scale, fitted_to").fetchall()
+        )
         history = pd.concat(
             [
-                history_rows.filter(in_spans).aggregate(HOURLY, group).df(),
-                ensemble_history_rows.filter(in_spans).aggregate(HOURLY, group).df(),
+                rows.filter(in_spans)
+                .query("history", CALIBRATED.format(scales=scales))
+                .aggregate(HOURLY, group)
+                .df()
+                for rows in (history_rows, ensemble_history_rows)
             ],
             ignore_index=True,
         )
