@@ -52,7 +52,14 @@ levels as (
     where 1 = 0
     {% elif rebuild_start != 'all' %}
     where opened_at >= cast('{{ rebuild_start }}' as timestamp)
-        or closed_at >= cast('{{ rebuild_start }}' as timestamp)
+
+    {#- Two selects, not one `or`: each condition is pushed into the table scan, which then reads
+        only the matching rows' columns (with the `or`, every column of every settled level). #}
+    union all
+
+    select * from {{ ref('int_levels__with_lifecycle') }}
+    where opened_at < cast('{{ rebuild_start }}' as timestamp)
+        and closed_at >= cast('{{ rebuild_start }}' as timestamp)
 
     union
 

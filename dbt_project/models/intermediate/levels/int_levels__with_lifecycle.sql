@@ -64,14 +64,19 @@ positions as (
 
     union all
 
-    {#- Levels opened before the rebuild start and not settled before it. #}
+    {#- Levels opened before the rebuild start and not settled before it: live, or closed from it
+        on (two selects, each condition pushed into the scan, where an `or` would read every
+        settled level's columns). #}
+    {% for settled_after in ['closed_at is null', "closed_at >= cast('" ~ rebuild_start ~ "' as timestamp)"] %}
     select
         symbol, model, side, leverage, opened_at as bucket_start, opened_bucket_number as bucket_number,
         entry_price_bin as price_bin, price_bin_size, entry_price, liquidation_price,
         liquidation_price_bin, opened_quantity, opened_notional
     from {{ this }}
     where opened_at < cast('{{ rebuild_start }}' as timestamp)
-        and (closed_at is null or closed_at >= cast('{{ rebuild_start }}' as timestamp))
+        and {{ settled_after }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
     {% endif %}
 
 ),
@@ -82,9 +87,20 @@ timeline as (
 
 ),
 
+{#- The searches start after the earliest opening searched: the sparse table before it is not
+    read (a literal, so the scan skips it; the open levels span the last weeks, not the history). #}
+{%- set first_index = none %}
+{%- if execute and rebuild_start is not none and rebuild_start != 'all' %}
+  {%- set first_index = scalar_query(
+      "select min(opened_bucket_index) from " ~ this ~ " where opened_at < cast('" ~ rebuild_start
+      ~ "' as timestamp) and (closed_at is null or closed_at >= cast('" ~ rebuild_start ~ "' as timestamp))") %}
+{%- endif %}
 extremes as (
 
     select * from {{ ref('int_buckets__price_extremes') }}
+    {% if first_index is not none %}
+    where bucket_index > {{ first_index | int }}
+    {% endif %}
 
 ),
 
