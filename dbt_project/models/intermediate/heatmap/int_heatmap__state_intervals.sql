@@ -45,7 +45,13 @@ levels as (
     where 1 = 0
     {% elif incremental_run %}
     where opened_bucket_number >= {{ rebuild_start_bucket(rebuild_start) }}
-        or closed_bucket_number >= {{ rebuild_start_bucket(rebuild_start) }}
+
+    {#- Two selects, not one `or`, so that each condition is pushed into the scan. #}
+    union all
+
+    select * from {{ ref('int_levels__variants') }}
+    where opened_bucket_number < {{ rebuild_start_bucket(rebuild_start) }}
+        and closed_bucket_number >= {{ rebuild_start_bucket(rebuild_start) }}
     {% endif %}
 
 ),

@@ -13,20 +13,21 @@
   Quantities scale linearly (the lifecycle's reach does not depend on them), so reweighting the
   base levels is the same as opening the learned mix.
 
-  closed_bucket_number: the bucket from which the level no longer counts as live (reached or
-  closed by itself); null while it lives.
+  closed_at / closed_bucket_number: the bucket from which the level no longer counts as live
+  (reached, shrunk below level_close_fraction as int_levels__with_lifecycle closes it, or, for a
+  piece, closed by its lifetime: the earliest); null while it lives.
 
   On Spark (no dbt Python models outside Databricks) the fit does not run, so learned_leverage is
   left out there and only the opened models' levels are here.
 
   Incremental (a table on Spark): from the rebuild start S (levels_rebuild_from(): the lifecycle's,
   or the earliest effective_from of learned windows fitted since the last load). A level opened
-  before S and reached before S is settled, and so are its pieces (a piece closing by itself
-  before S closes first whatever the reach after S). A run deletes the levels opened from S on and
-  writes again those the lifecycle holds now, and replaces (by key: a level's rows, every piece)
-  the levels opened before S that were reached from S on, before this run (the rows here) or now
-  (the lifecycle's): so the work follows the levels the new data opened or reached, not the
-  history, and a level opened long ago and crossed after S ends there.
+  before S and reached or closed before S is settled, and so are its pieces (a piece closing by
+  itself before S closes first whatever the reach after S). A run deletes the levels opened from S
+  on and writes again those the lifecycle holds now, and replaces (by key: a level's rows, every
+  piece) the levels opened before S that were reached or closed from S on, before this run (the
+  rows here) or now (the lifecycle's): so the work follows the levels the new data opened, reached
+  or closed, not the history, and a level opened long ago and crossed after S ends there.
 -#}
 {%- set learned_enabled = target.type != 'spark' %}
 {%- set level_key = ['symbol', 'model', 'side', 'leverage', 'opened_bucket_number', 'entry_price_bin'] -%}
@@ -51,17 +52,24 @@ levels as (
     where 1 = 0
     {% elif rebuild_start != 'all' %}
     where opened_at >= cast('{{ rebuild_start }}' as timestamp)
-        or reached_at >= cast('{{ rebuild_start }}' as timestamp)
+
+    {#- Two selects, not one `or`: each condition is pushed into the table scan, which then reads
+        only the matching rows' columns (with the `or`, every column of every settled level). #}
+    union all
+
+    select * from {{ ref('int_levels__with_lifecycle') }}
+    where opened_at < cast('{{ rebuild_start }}' as timestamp)
+        and closed_at >= cast('{{ rebuild_start }}' as timestamp)
 
     union
 
-    {#- Reached from S on before this run, and no longer (a corrected day): written again. #}
+    {#- Reached or closed from S on before this run, and no longer (a corrected day): written again. #}
     select lifecycle.*
     from {{ ref('int_levels__with_lifecycle') }} as lifecycle
     inner join (
         select symbol, model, side, leverage, opened_bucket_number, entry_price_bin
         from {{ this }}
-        where reached_at >= cast('{{ rebuild_start }}' as timestamp)
+        where closed_at >= cast('{{ rebuild_start }}' as timestamp)
             and opened_at < cast('{{ rebuild_start }}' as timestamp)
     ) as stored
         on stored.model = lifecycle.model
@@ -70,7 +78,7 @@ levels as (
         and stored.leverage = lifecycle.leverage
         and stored.opened_bucket_number = lifecycle.opened_bucket_number
         and stored.entry_price_bin = lifecycle.entry_price_bin
-    where lifecycle.reached_at is null
+    where lifecycle.closed_at is null
     {% endif %}
 
 ),
@@ -113,7 +121,6 @@ opened_models as (
 
     select
         {{ star_except('levels', ['_loaded_at']) }},
-        levels.reached_bucket_number as closed_bucket_number,
         {{ node_loaded_at() }} as _loaded_at
     from levels
 
@@ -167,8 +174,15 @@ learned_models as (
         case when not closes_first then liquidated_quantity * level_factor else 0 end as liquidated_quantity,
         case when not closes_first then liquidated_notional * level_factor else 0 end as liquidated_notional,
         case
-            when closes_first then opened_bucket_number + lifetime_buckets
-            else reached_bucket_number
+            when closes_first then {{ bucket_number_to_timestamp('least(opened_bucket_number + lifetime_buckets, coalesce(closed_bucket_number, opened_bucket_number + lifetime_buckets))', var('bucket_minutes')) }}
+            else closed_at
+        end as closed_at,
+        case
+            when closes_first then least(
+                opened_bucket_number + lifetime_buckets,
+                coalesce(closed_bucket_number, opened_bucket_number + lifetime_buckets)
+            )
+            else closed_bucket_number
         end as closed_bucket_number,
         {{ node_loaded_at() }} as _loaded_at
     from pieces

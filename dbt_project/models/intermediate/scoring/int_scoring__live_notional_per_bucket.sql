@@ -45,9 +45,23 @@
 -- depends_on: {{ ref('int_trades__per_bucket') }}
 with
 
+{#- Incremental: only the intervals live at a rebuilt bucket, the open ones and those ending after
+    the rebuild start's bucket (two selects, each condition pushed into the scan as a literal; the
+    settled intervals of the history are not read). -#}
+{%- set start = live_notional_rebuild_from() if is_incremental() else 'all' %}
 intervals as (
 
+    {% if start is none or start == 'all' %}
     select * from {{ ref('int_heatmap__state_intervals') }}
+    {% else %}
+    select * from {{ ref('int_heatmap__state_intervals') }}
+    where to_bucket_number is null
+
+    union all
+
+    select * from {{ ref('int_heatmap__state_intervals') }}
+    where to_bucket_number > {{ rebuild_start_bucket((start | string)[:10] ~ ' 00:00:00') }}
+    {% endif %}
 
 ),
 
