@@ -16,12 +16,12 @@
   symbol's first bucket from the rebuild start on (index f): a run deletes the rows with
   i + 2^k - 1 >= f and inserts, for each k and each bucket e >= f, the span ending at e:
     - a span starting at or after f is a window over the buckets from f on;
-    - a span starting before f is the least of the kept part [i, f - 1], which two kept rows of
-      level j = floor(log2(f - i)) cover (the rows (j, i) and (j, f - 2^j), both ending before f),
-      and of the running extreme of the buckets from f to e.
-  So a run writes about (k + 1) x (buckets from f on) rows and reads the kept rows by key, whatever
-  the history's length. A full build (and Spark, where it is a table) computes every span by a
-  window.
+    - a span starting before f is the least of the kept buckets' extreme from i to f - 1 (one
+      running extreme over the timeline, backwards from f) and of the running extreme of the
+      buckets from f to e.
+  So a run writes about (k + 1) x (buckets from f on) rows (10 k at a year, where rewriting every
+  span that reached the new buckets was 560 k) and does not read the sparse table. A full build
+  (and Spark, where it is a table) computes every span by a window.
 -#}
 {%- set max_k = var('lifecycle_max_log2_buckets') -%}
 {{
@@ -146,9 +146,7 @@ spans_across_first_changed as (
         levels.span_log2,
         changed_buckets.first_changed_index,
         changed_buckets.low_since_first_changed,
-        changed_buckets.high_since_first_changed,
-        changed_buckets.first_changed_index - (changed_buckets.bucket_index - levels.span_length + 1)
-            as kept_length
+        changed_buckets.high_since_first_changed
     from changed_buckets
     cross join (
         values {% for k in range(max_k + 1) %}({{ k }}, {{ 2 ** k }}){{ ", " if not loop.last }}{% endfor %}
@@ -158,33 +156,26 @@ spans_across_first_changed as (
 
 ),
 
-with_kept_level as (
+{#- The least (greatest) of the kept buckets from each bucket to f - 1: one running extreme over
+    the timeline backwards from f, read for each span's start (rather than the kept rows of the
+    sparse table, whose hash join grew with the history). -#}
+kept_suffix as (
 
     select
-        *,
-        case
-            {% for k in range(max_k, 0, -1) %}
-            when kept_length >= {{ 2 ** k }} then {{ k }}
-            {% endfor %}
-            else 0
-        end as kept_log2
-    from spans_across_first_changed
-
-),
-
-with_kept_length as (
-
-    select
-        *,
-        {{ power_of_two_expression('kept_log2') }} as kept_span_length
-    from with_kept_level
-
-),
-
-kept as (
-
-    select symbol, bucket_index, span_log2, min_low, max_high
-    from {{ this }}
+        timeline.symbol,
+        timeline.bucket_index,
+        min(timeline.reach_low) over (
+            partition by timeline.symbol order by timeline.bucket_index desc
+            rows between unbounded preceding and current row
+        ) as low_until_first_changed,
+        max(timeline.reach_high) over (
+            partition by timeline.symbol order by timeline.bucket_index desc
+            rows between unbounded preceding and current row
+        ) as high_until_first_changed
+    from timeline
+    inner join first_changed
+        on first_changed.symbol = timeline.symbol
+    where timeline.bucket_index < first_changed.first_changed_index
 
 ),
 
@@ -194,17 +185,12 @@ spans_across_joined as (
         spans.symbol,
         spans.bucket_index,
         spans.span_log2,
-        least(head.min_low, tail.min_low, spans.low_since_first_changed) as min_low,
-        greatest(head.max_high, tail.max_high, spans.high_since_first_changed) as max_high
-    from with_kept_length as spans
-    left join kept as head
-        on head.symbol = spans.symbol
-        and head.span_log2 = spans.kept_log2
-        and head.bucket_index = spans.bucket_index
-    left join kept as tail
-        on tail.symbol = spans.symbol
-        and tail.span_log2 = spans.kept_log2
-        and tail.bucket_index = spans.first_changed_index - spans.kept_span_length
+        least(kept_suffix.low_until_first_changed, spans.low_since_first_changed) as min_low,
+        greatest(kept_suffix.high_until_first_changed, spans.high_since_first_changed) as max_high
+    from spans_across_first_changed as spans
+    left join kept_suffix
+        on kept_suffix.symbol = spans.symbol
+        and kept_suffix.bucket_index = spans.bucket_index
 
 ),
 
