@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from liquidationheatmap.datasets import lake_files
 from liquidationheatmap.settings import PROJECT_ROOT
 
 INPUTS_FORMAT = 1
@@ -56,16 +55,39 @@ def state_folder(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.stem + ".build_state")
 
 
+def _scan(folder: str, depth: int, prefix: str, listing: dict[str, list[int]]) -> None:
+    """The Parquet files `depth` folders below `folder` (lake_files' `*/*/*.parquet` for 2) into
+    `listing`, by os.scandir: a year's lake is 2,500 files, listed in about half the time of
+    Path.glob and its stat calls (the nothing-new build is little more than this listing)."""
+    try:
+        entries = os.scandir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    with entries:
+        for entry in entries:
+            try:
+                if depth > 0:
+                    if entry.is_dir():
+                        _scan(entry.path, depth - 1, f"{prefix}{entry.name}/", listing)
+                elif entry.name.endswith(".parquet") and entry.is_file():
+                    info = entry.stat()
+                    listing[prefix + entry.name] = [info.st_size, info.st_mtime_ns]
+            except FileNotFoundError:  # removed while listed (a re-ingest replacing it)
+                continue
+
+
 def _lake_listing(lake: Path, dataset: str) -> dict[str, list[int]]:
     folder = Path(lake) / dataset
-    files = folder.glob("manifest-*.parquet") if dataset == "_manifest" else lake_files(lake, dataset)
-    listing = {}
-    for path in files:
-        try:
-            info = path.stat()
-        except FileNotFoundError:  # removed while listed (a re-ingest replacing it)
-            continue
-        listing[str(path.relative_to(folder))] = [info.st_size, info.st_mtime_ns]
+    listing: dict[str, list[int]] = {}
+    if dataset == "_manifest":
+        for path in folder.glob("manifest-*.parquet"):
+            try:
+                info = path.stat()
+            except FileNotFoundError:
+                continue
+            listing[path.name] = [info.st_size, info.st_mtime_ns]
+    else:
+        _scan(str(folder), 2, "", listing)
     return dict(sorted(listing.items()))
 
 

@@ -122,7 +122,10 @@ class DbtOutcome:
 
 def lake_datasets(lake: Path) -> list[str]:
     """Datasets with at least one file in the lake, plus `_manifest` when the ingest log exists."""
-    present = [d for d in (*REQUIRED_DATASETS, *OPTIONAL_DATASETS) if lake_files(lake, d)]
+    # One file is enough to know (a full sorted listing of a year's lake is 0.15 s on every build).
+    present = [
+        d for d in (*REQUIRED_DATASETS, *OPTIONAL_DATASETS) if next((lake / d).glob("*/*/*.parquet"), None)
+    ]
     if any((lake / "_manifest").glob("manifest-*.parquet")):
         present.append("_manifest")
     return present

@@ -9,7 +9,10 @@
                                     new row
     __lake_days_to_load__           on the aggTrades lake view (stg_binance__agg_trades), the lake
                                     days this build loads into int_trades__deduplicated (its tests
-                                    run before that model); `true` on any other relation and for
+                                    run before that model); on the bookDepth and markPriceKlines
+                                    views, the days of the files ingested since
+                                    int_quality__dataset_days last profiled them
+                                    (macros/incremental_lake_days.sql); `true` on any other relation and for
                                     warn-severity tests (dbt_project.yml sets it on the staging
                                     tests of models/staging/binance)
     __truth_files_changed__         on stg_truth__positions, the rows of the truth files ingest
@@ -101,7 +104,13 @@
     stg_binance__agg_trades: lake days loaded earlier passed the same tests then and are unchanged
     (a re-ingested day is loaded again, so it is tested again). -#}
 {% macro lake_days_to_load_scope(relation) %}
-  {%- if relation.identifier != 'stg_binance__agg_trades' or (config.get('severity') | lower) != 'error' -%}
+  {%- if (config.get('severity') | lower) != 'error' -%}
+    {{ return('true') }}
+  {%- endif -%}
+  {%- if relation.identifier in lake_dataset_days_views() -%}
+    {{ return(lake_dataset_days_scope(relation)) }}
+  {%- endif -%}
+  {%- if relation.identifier != 'stg_binance__agg_trades' -%}
     {{ return('true') }}
   {%- endif -%}
   {#- The per-day profile of the last build lists the days int_trades__deduplicated held then (30

@@ -46,6 +46,8 @@ def test_adding_a_day_reloads_only_that_day(built):
         ("int_trades__per_bucket_price_bin", ["symbol", "bucket_number", "price_bin"]),
         ("int_quality__trade_days", ["symbol", "trade_date"]),
         ("int_quality__dataset_days", ["dataset", "symbol", "lake_date"]),
+        ("int_open_interest__deltas", ["symbol", "bucket_start"]),
+        ("int_open_interest__side_tilt", ["symbol", "bucket_start"]),
         ("int_buckets__timeline", ["symbol", "bucket_index"]),
         ("int_buckets__price_extremes", ["symbol", "span_log2", "bucket_index"]),
         ("int_positions__opened", ["symbol", "model", "bucket_number", "price_bin", "side", "leverage"]),
@@ -94,7 +96,12 @@ def test_incremental_build_equals_full_refresh(built, model, keys):
                     ("int_trades", "int_quality", "int_scoring", "int_positions", "int_levels")
                 )
                 or model
-                in ("int_buckets__price_extremes", "int_heatmap__state_intervals", "fct_liquidation_heatmap")
+                in (
+                    "int_open_interest__deltas",
+                    "int_buckets__price_extremes",
+                    "int_heatmap__state_intervals",
+                    "fct_liquidation_heatmap",
+                )
                 else f"select * from {model}"
             ).df()
         finally:
@@ -283,7 +290,7 @@ def test_validate_report_has_no_errors_and_lists_every_dataset(built):
     assert statuses <= {"pass", "warn"}
     results = json.loads(build_results_path(built.full).read_text())
     unit_tests = [r for r in results["results"] if r["unique_id"].startswith("unit_test.")]
-    assert len(unit_tests) == 6 and {r["status"] for r in unit_tests} == {"pass"}
+    assert len(unit_tests) == 7 and {r["status"] for r in unit_tests} == {"pass"}
 
 
 def test_build_on_an_empty_lake_fails_before_dbt_with_a_clear_message(tmp_path):

@@ -375,3 +375,63 @@ def test_a_scoped_key_test_fails_on_a_duplicate_among_the_new_rows(built, tmp_pa
             assert con.execute(f"select count(*) from ({sql})").fetchone()[0] == 1
     finally:
         con.close()
+
+
+MARK_PRICE_NOT_NULL_TEST = "test.liquidationheatmap.not_null_stg_binance__mark_price_klines_opened_at"
+
+
+def test_incremental_build_checks_depth_and_mark_price_views_on_the_new_day_only(built):
+    """The error tests on the bookDepth and markPriceKlines lake views read the days of the files
+    ingested since the last build (day 3); a full build reads every day. Warnings keep every day."""
+    compiled = _compiled_tests(built.incremental)
+    full = _compiled_tests(built.full)
+    for test, column in (
+        (
+            "test.liquidationheatmap.accepted_values_stg_binance__book_depth_book_side__bid__ask",
+            "snapshot_date",
+        ),
+        ("test.liquidationheatmap.not_null_stg_binance__book_depth_snapshot_at", "snapshot_date"),
+        (MARK_PRICE_NOT_NULL_TEST, "file_date"),
+    ):
+        day = "cast('2025-03-03' as date)"
+        assert (
+            f"as scoped where (scoped.{column} between {day} and {day}\n"
+            f"    and (scoped.symbol, scoped.{column}) in (\n      ('BTCUSDT', {day})\n    ))"
+        ) in compiled[test]
+        assert "as scoped where true) dbt_subquery" in full[test]
+    warning = (
+        "test.liquidationheatmap.not_greater_than_column_stg_binance__mark_price_klines_mark_low__mark_high"
+    )
+    assert "as scoped where true) dbt_subquery" in compiled[warning]
+
+
+def test_the_scoped_mark_price_test_fails_on_a_bad_candle_of_the_new_day_only(built, tmp_path):
+    """The incremental build's not-null test on the markPriceKlines view, run on a copy of its lake
+    holding one candle without an open time: it fails when that candle is on the day it tests (day
+    3), and does not read an earlier day (1), which passed the same test when it was loaded."""
+    sql = _compiled_tests(built.incremental)[MARK_PRICE_NOT_NULL_TEST]
+    path = next((built.lake / "markPriceKlines/symbol=BTCUSDT/date=2025-03-03").glob("*.parquet"))
+    candle = pq.read_table(path).slice(0, 1)
+    candle = candle.set_column(
+        candle.schema.get_field_index("open_time"), "open_time", pa.array([None], type=pa.int64())
+    )
+    results = {}
+    for day in ("2025-03-01", "2025-03-03"):
+        lake = tmp_path / day / "lake"
+        shutil.copytree(built.lake / "markPriceKlines", lake / "markPriceKlines")
+        pq.write_table(candle, lake / f"markPriceKlines/symbol=BTCUSDT/date={day}/bad-candle.parquet")
+        copy = tmp_path / day / "liquidations.duckdb"
+        shutil.copy(working_database(built.incremental), copy)
+        con = duckdb.connect(str(copy))
+        try:
+            (view,) = con.execute(
+                "select sql from duckdb_views() where view_name = 'stg_binance__mark_price_klines'"
+            ).fetchone()
+            assert str(built.lake) in view
+            con.execute(
+                view.replace("CREATE VIEW", "CREATE OR REPLACE VIEW").replace(str(built.lake), str(lake))
+            )
+            results[day] = con.execute(f"select count(*) from ({sql})").fetchone()[0]
+        finally:
+            con.close()
+    assert results == {"2025-03-01": 0, "2025-03-03": 1}

@@ -5,7 +5,8 @@
                              x exp(funding_tilt_per_unit_rate x (funding rate - funding_baseline_rate))
 
   Positive funding (longs pay) and more long accounts both mean new positions lean long. The
-  funding rate is the last one settled at or before the bucket. Missing inputs give a factor 1.
+  funding rate is the last one settled at or before the bucket (of two settlements at the
+  same instant, the higher rate). Missing inputs give a factor 1.
 -#}
 with
 
@@ -17,28 +18,78 @@ deltas as (
 
 funding as (
 
+    select symbol, funded_at, funding_rate
+    from (
+        select
+            symbol,
+            funded_at,
+            funding_rate,
+            row_number() over (
+                partition by symbol, funded_at
+                order by funding_rate desc nulls last, funding_interval_hours desc nulls last
+            ) as occurrence
+        from {{ ref('stg_binance__funding_rates') }}
+        where funded_at is not null
+    ) as numbered
+    where occurrence = 1
+
+),
+
+{#- Buckets and settlements in one stream per symbol, in time order (a settlement before a bucket
+    at the same instant): the latest settlement at or before a bucket is the running max of the
+    settlement times. A window over both streams, where a range join on [funded_at, next funded_at)
+    compared every bucket with every settlement of its symbol (1.2 s at a year). -#}
+events as (
+
     select
         symbol,
-        funded_at,
-        funding_rate,
-        lead(funded_at) over (partition by symbol order by funded_at) as next_funded_at
-    from {{ ref('stg_binance__funding_rates') }}
+        bucket_start as event_at,
+        1 as is_bucket,
+        bucket_start,
+        bucket_number,
+        account_long_short_ratio,
+        cast(null as timestamp) as funded_at
+    from deltas
+
+    union all
+
+    select
+        symbol,
+        funded_at as event_at,
+        0 as is_bucket,
+        cast(null as timestamp) as bucket_start,
+        cast(null as bigint) as bucket_number,
+        cast(null as double) as account_long_short_ratio,
+        funded_at
+    from funding
+
+),
+
+with_last_funding as (
+
+    select
+        *,
+        max(funded_at) over (
+            partition by symbol order by event_at, is_bucket
+            rows between unbounded preceding and current row
+        ) as last_funded_at
+    from events
 
 ),
 
 with_funding as (
 
     select
-        deltas.symbol,
-        deltas.bucket_start,
-        deltas.bucket_number,
-        deltas.account_long_short_ratio,
+        buckets.symbol,
+        buckets.bucket_start,
+        buckets.bucket_number,
+        buckets.account_long_short_ratio,
         funding.funding_rate
-    from deltas
+    from with_last_funding as buckets
     left join funding
-        on funding.symbol = deltas.symbol
-        and deltas.bucket_start >= funding.funded_at
-        and (deltas.bucket_start < funding.next_funded_at or funding.next_funded_at is null)
+        on funding.symbol = buckets.symbol
+        and funding.funded_at = buckets.last_funded_at
+    where buckets.is_bucket = 1
 
 ),
 
