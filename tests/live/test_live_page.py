@@ -67,7 +67,13 @@ def test_heatmap_page_marks_a_replayed_liquidation_within_a_second(
                 "document.getElementById('plot').data"
                 ".filter((t) => t.meta === 'live' && t.mode === 'markers').flatMap((t) => t.y)"
             )
-            health = page.evaluate("fetch('/health').then((r) => r.json())")
+            # The recorder writes its state file once a second, so /health may lag the page by up
+            # to that: ask again (bounded) until it counts the message.
+            for _ in range(50):
+                health = page.evaluate("fetch('/health').then((r) => r.json())")
+                if health["recorder"]["streams"].get("!forceOrder@arr", {}).get("messages", 0) >= 1:
+                    break
+                page.wait_for_timeout(100)
         finally:
             worker.join(180)
         [run] = runs

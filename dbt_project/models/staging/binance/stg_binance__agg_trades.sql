@@ -1,3 +1,6 @@
+{#- Built after the ingest manifest's view: the scoped tests of this view read it (macros/test_scope.sql),
+    and would find it missing while dbt replaces it in another thread. -#}
+-- depends_on: {{ ref('stg_ingest__manifest') }}
 with
 
 source as (

@@ -1,4 +1,7 @@
 {%- set mark_source = lake_scan('markPriceKlines') -%}
+{#- Built after the ingest manifest's view: the scoped tests of this view read it (macros/test_scope.sql),
+    and would find it missing while dbt replaces it in another thread. -#}
+-- depends_on: {{ ref('stg_ingest__manifest') }}
 with
 
 {% if lake_has('markPriceKlines') %}

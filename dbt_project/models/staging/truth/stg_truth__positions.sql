@@ -1,6 +1,9 @@
 {#- Every simulated position (truth/positions, loaded into the lake by ingest), typed; times as UTC
     timestamps; file_date is the truth file's date (its lake partition). -#}
 {%- set positions_source = lake_scan('positions') -%}
+{#- Built after the ingest manifest's view: the scoped tests of this view read it (macros/test_scope.sql),
+    and would find it missing while dbt replaces it in another thread. -#}
+-- depends_on: {{ ref('stg_ingest__manifest') }}
 with
 
 {% if 'positions' in var('truth_datasets') %}
