@@ -1,0 +1,75 @@
+"""Add days one at a time to a lake that `scripts/bench_build.py --source synthetic` built, and time
+each incremental build: what a daily build costs once a warehouse is in its steady state.
+
+`bench_build.py` times the first build after its full build ("+1 day"), which also pays for what
+a full build leaves for the first incremental run to do; the builds after it are the daily case.
+For each of the given size folders (`<work>/<N>d-<trades>-synthetic`, made by bench_build.py) this
+links the next day(s) of the synthetic pool into its lake (`--pool`, the `synthetic-<trades>`
+folder beside them; days missing there are generated) and builds, printing per build the seconds,
+dbt's seconds, the CPU, the peak memory, the load average and the slowest nodes. The per-node
+results are kept beside the warehouse as `dbt_build_results.added_day_<n>.json`.
+
+    uv run python scripts/bench_add_day.py /tmp/lead/bench3/30d-1000000-synthetic \\
+        /tmp/lead/bench3/365d-1000000-synthetic --days 2
+
+The folders are changed (their lake gains the days): use bench folders only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_build
+import synthetic_lake
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "folders", nargs="+", type=Path, help="size folders made by bench_build.py --source synthetic"
+    )
+    parser.add_argument(
+        "--days", type=int, default=1, help="days to add to each folder, one build each (default 1)"
+    )
+    parser.add_argument("--trades-per-day", type=int, default=1_000_000)
+    parser.add_argument(
+        "--pool", type=Path, default=None, help="the synthetic pool (default: beside the folders)"
+    )
+    parser.add_argument("--memory-limit", default="4GB")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    if args.days < 1:
+        parser.error("--days must be at least 1")
+    args.exclude = []
+    market = bench_build._synthetic_market(args)
+    for folder in args.folders:
+        lake, warehouse = folder / "lake", folder / "warehouse" / "liquidations.duckdb"
+        if not (lake / "aggTrades").is_dir() or not warehouse.exists():
+            raise SystemExit(f"{folder}: not a folder of bench_build.py (no lake/aggTrades or warehouse)")
+        pool = args.pool or folder.parent / f"synthetic-{args.trades_per_day}"
+        for n in range(1, args.days + 1):
+            days = len(list((lake / "aggTrades").glob("symbol=*/date=*")))
+            synthetic_lake.ensure_pool(pool, market, days + 1)
+            synthetic_lake.add_days(pool, lake, market, days, days)
+            result = bench_build._build(lake, warehouse, "", args, f"added_day_{n}")
+            slowest = ", ".join(f"{name} {seconds:.1f}" for name, seconds in result["slowest"][:4])
+            print(
+                f"{folder.name}: day {days + 1}: {result['seconds']:.1f} s (dbt {result['dbt']:.1f} s, "
+                f"CPU {result['cpu_seconds']:.0f} s, peak {result['peak_mib']:,.0f} MiB, "
+                f"load {result['load']:.1f}); slowest: {slowest}"
+            )
+            print(
+                json.dumps({k: result[k] for k in ("seconds", "dbt", "cpu_seconds", "node_seconds", "load")})
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
