@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from python_models.ensemble import ENSEMBLE_MODEL
-from python_models.walk_forward import PRIOR_WINDOW, _timestamp_literal
+from python_models.walk_forward import bound_literal, in_force_spans
 
 SCALE_COLUMNS = [
     "symbol",
@@ -118,18 +118,14 @@ def in_force_scale_spans(rows: Iterable[tuple]) -> list[tuple[str, str, float, o
     """(symbol, model, scale, in_force_from, in_force_to) from rows (window_id, symbol, model, scale,
     fitted_to): a window's scale is in force from its fitted_to (window 0: from always) until the
     next window's fitted_to of the same symbol and model (the last: for ever); None = ±infinity."""
-    series: dict[tuple[str, str], list[tuple[int, float, object]]] = {}
+    series: dict[tuple[str, str], list[tuple]] = {}
     for window_id, symbol, model, scale, fitted_to in rows:
-        end = None if fitted_to is None or pd.isna(fitted_to) else pd.Timestamp(fitted_to)
-        series.setdefault((str(symbol), str(model)), []).append((int(window_id), float(scale), end))
-    out = []
-    for (symbol, model), windows in sorted(series.items()):
-        windows.sort()
-        for i, (window_id, scale, end) in enumerate(windows):
-            start = None if window_id == PRIOR_WINDOW else end
-            until = windows[i + 1][2] if i + 1 < len(windows) else None
-            out.append((symbol, model, scale, start, until))
-    return out
+        series.setdefault((str(symbol), str(model)), []).append((window_id, model, scale, fitted_to))
+    return [
+        (symbol, model, scale, start, until)
+        for (symbol, model), windows in sorted(series.items())
+        for _, scale, start, until in in_force_spans(windows)
+    ]
 
 
 def in_force_scales_sql(rows: Iterable[tuple]) -> str:
@@ -140,12 +136,9 @@ def in_force_scales_sql(rows: Iterable[tuple]) -> str:
     def quoted(text: str) -> str:
         return "'" + text.replace("'", "''") + "'"
 
-    def stamp(value, infinity: str) -> str:
-        return f"cast('{infinity}' as timestamp)" if value is None else _timestamp_literal(value)
-
     values = [
         f"({quoted(symbol)}, {quoted(model)}, {scale!r}::double, "
-        f"{stamp(start, '-infinity')}, {stamp(end, 'infinity')})"
+        f"{bound_literal(start, '-infinity')}, {bound_literal(end, 'infinity')})"
         for symbol, model, scale, start, end in in_force_scale_spans(rows)
     ]
     if not values:

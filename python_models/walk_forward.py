@@ -138,8 +138,14 @@ def windows_to_compute(
     return sorted(todo), False
 
 
-def _timestamp_literal(value: pd.Timestamp) -> str:
+def timestamp_literal(value: pd.Timestamp) -> str:
+    """A SQL timestamp literal of ``value`` (microseconds kept)."""
     return f"cast('{pd.Timestamp(value).strftime('%Y-%m-%d %H:%M:%S.%f')}' as timestamp)"
+
+
+def bound_literal(value, infinity: str) -> str:
+    """timestamp_literal(value), or the timestamp ``infinity`` ('-infinity' / 'infinity') for None."""
+    return f"cast('{infinity}' as timestamp)" if value is None else timestamp_literal(value)
 
 
 def stored_state(session, this, span_start: str, span_end: str) -> tuple[pd.DataFrame | None, object]:
@@ -171,7 +177,7 @@ def changed_since(manifest, per_bucket, last_load, *, exclude: Iterable[str] = (
         return "all"
     if not manifest.aggregate("count(*)").fetchone()[0]:
         return "all"  # no ingest manifest in the lake: it cannot say what changed
-    since = _timestamp_literal(pd.Timestamp(last_load))
+    since = timestamp_literal(pd.Timestamp(last_load))
     condition = f"status = 'loaded' and ingested_at > {since}"
     names = ", ".join("'" + str(d).replace("'", "''") + "'" for d in exclude)
     if names:
@@ -279,17 +285,14 @@ def in_force_spans(rows: Iterable[tuple]) -> list[tuple[str, float, object, obje
 def in_force_values_sql(rows: Iterable[tuple]) -> str:
     """A SQL relation (model, weight, in_force_from, in_force_to) of in_force_spans(rows)."""
 
-    def stamp(value, infinity: str) -> str:
-        return f"cast('{infinity}' as timestamp)" if value is None else _timestamp_literal(value)
-
     values = [
         "("
         + ", ".join(
             [
                 "'" + model.replace("'", "''") + "'",
                 f"{weight!r}::double",
-                stamp(start, "-infinity"),
-                stamp(end, "infinity"),
+                bound_literal(start, "-infinity"),
+                bound_literal(end, "infinity"),
             ]
         )
         + ")"

@@ -224,6 +224,19 @@
   {%- endif -%}
 {%- endmacro %}
 
+{#- Predicate: the bucket number `column` lies in what this incremental run recomputes (the buckets
+    from live_notional_rebuild_from() on; bucket_on_or_after_rebuild_start for a bucket number). -#}
+{% macro bucket_number_on_or_after_rebuild_start(column) -%}
+  {%- set start = live_notional_rebuild_from() -%}
+  {%- if start == 'all' -%}
+    (1 = 1)
+  {%- elif start is none -%}
+    (1 = 0)
+  {%- else -%}
+    ({{ column }} >= {{ bucket_number("cast('" ~ start ~ "' as timestamp)", var('bucket_minutes')) }})
+  {%- endif -%}
+{%- endmacro %}
+
 
 {#-
   How a day-by-day incremental model replaces the days it rebuilds:

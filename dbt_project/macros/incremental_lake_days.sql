@@ -1,6 +1,6 @@
 {#
-  Lake days and buckets an incremental build reads again, for the tests of the lake views and the
-  small per-bucket models of the non-trade datasets.
+  Lake days an incremental build tests again, for the tests of the lake views of the non-trade
+  datasets (the rebuild start of their small per-bucket models is in macros/incremental_days.sql).
 
   The scope of `__lake_days_to_load__` (macros/test_scope.sql) on the lake views of the big
   non-trade datasets, bookDepth and markPriceKlines (a year of depth snapshots is 0.4 M rows a
@@ -52,16 +52,3 @@
   {%- endfor -%}
   {{ return(in_symbol_days('scoped.symbol', 'scoped.' ~ day_column, days | sort)) }}
 {% endmacro %}
-
-{#- Predicate: the bucket number `column` lies in what this incremental run recomputes (the buckets
-    from live_notional_rebuild_from() on; bucket_on_or_after_rebuild_start for a bucket number). -#}
-{% macro bucket_number_on_or_after_rebuild_start(column) -%}
-  {%- set start = live_notional_rebuild_from() -%}
-  {%- if start == 'all' -%}
-    (1 = 1)
-  {%- elif start is none -%}
-    (1 = 0)
-  {%- else -%}
-    ({{ column }} >= {{ bucket_number("cast('" ~ start ~ "' as timestamp)", var('bucket_minutes')) }})
-  {%- endif -%}
-{%- endmacro %}

@@ -140,11 +140,22 @@ def test_an_edited_model_rebuilds_it_and_its_descendants(built, tmp_path, monkey
     assert build_warehouse(built.lake, warehouse).nodes == []  # the edit is now the reference
 
 
-def test_a_failed_build_is_rebuilt_by_the_next(built, tmp_path):
+def test_a_failed_build_is_rebuilt_by_the_next(built, tmp_path, monkeypatch):
     warehouse = tmp_path / "liquidations.duckdb"
     copy_warehouse(built.full, warehouse)
-    # A model that fails as it runs (DuckDB out of memory), after its selection started.
-    failed = build_warehouse(built.lake, warehouse, select=["fct_liquidation_history+"], memory_limit="1MB")
+    # A model that fails as it runs, after its selection started: a pre-hook that raises in DuckDB.
+    # (A tiny memory limit failed the same way only when DuckDB's first allocation fell inside the
+    # model; when it fell in dbt's catalog queries, the build failed before any node ran.)
+    project = tmp_path / "dbt_project"
+    shutil.copytree(dbt_runner.DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    model = project / "models/marts/liquidations/fct_liquidation_history.sql"
+    model.write_text(
+        "{{ config(pre_hook=\"select error('injected failure')\") }}\n" + model.read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    with monkeypatch.context() as patch:
+        patch.setattr(dbt_runner, "DBT_PROJECT_DIR", project)
+        failed = build_warehouse(built.lake, warehouse, select=["fct_liquidation_history+"])
     assert not failed.success and "fct_liquidation_history" in {n.name for n in failed.failures}
     assert "fct_liquidation_history" in read_inputs(warehouse).dirty
     repaired = build_warehouse(built.lake, warehouse)

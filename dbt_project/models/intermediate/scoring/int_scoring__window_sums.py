@@ -27,7 +27,7 @@ import pandas as pd
 from python_models.calibration import in_force_scales_sql
 from python_models.scoring import history_moments, placement_day_sums
 from python_models.truth import prepare_truth
-from python_models.walk_forward import complete_test_windows, plan_windows, settings_key
+from python_models.walk_forward import complete_test_windows, plan_windows, settings_key, timestamp_literal
 
 # stg_truth__liquidations as python_models.truth.prepare_truth takes it: the fill, on the position's side.
 TRUTH_COLUMNS = (
@@ -76,12 +76,10 @@ COLUMNS = [
 RENAMED = {"predicted": "predicted_notional", "true": "true_notional"}
 
 
-def _timestamp(value) -> str:
-    return f"timestamp '{pd.Timestamp(value).strftime('%Y-%m-%d %H:%M:%S.%f')}'"
-
-
 def _spans_filter(column: str, spans: list[tuple]) -> str:
-    return " or ".join(f"({column} >= {_timestamp(s)} and {column} < {_timestamp(e)})" for s, e in spans)
+    return " or ".join(
+        f"({column} >= {timestamp_literal(s)} and {column} < {timestamp_literal(e)})" for s, e in spans
+    )
 
 
 def model(dbt, session):

@@ -25,16 +25,12 @@ import pandas as pd
 
 from python_models.calibration import SCALE_COLUMNS, fit_scales
 from python_models.truth import prepare_truth
-from python_models.walk_forward import PRIOR_WINDOW, plan_windows, settings_key
+from python_models.walk_forward import PRIOR_WINDOW, plan_windows, settings_key, timestamp_literal
 
 COLUMNS = ["window_id", "fitted_from", "fitted_to", *SCALE_COLUMNS, "_settings", "_loaded_at"]
 TRUTH_COLUMNS = (
     "symbol, liquidated_at as time, position_side as side, fill_price as price, fill_quantity as quantity"
 )
-
-
-def _timestamp(value) -> str:
-    return f"timestamp '{pd.Timestamp(value).strftime('%Y-%m-%d %H:%M:%S.%f')}'"
 
 
 def model(dbt, session):
@@ -114,7 +110,8 @@ def model(dbt, session):
         last = max(spans[w][1] for w in plan.todo)
         hourly = (
             levels.filter(
-                f"is_reached and reached_at >= {_timestamp(first)} and reached_at < {_timestamp(last)}"
+                f"is_reached and reached_at >= {timestamp_literal(first)} "
+                f"and reached_at < {timestamp_literal(last)}"
             )
             .aggregate(
                 "symbol, model, date_trunc('hour', reached_at) as hour,"
@@ -124,7 +121,9 @@ def model(dbt, session):
             .df()
         )
         truth = prepare_truth(
-            truth_rows.filter(f"liquidated_at >= {_timestamp(first)} and liquidated_at < {_timestamp(last)}")
+            truth_rows.filter(
+                f"liquidated_at >= {timestamp_literal(first)} and liquidated_at < {timestamp_literal(last)}"
+            )
             .project(TRUTH_COLUMNS)
             .df()
         )
