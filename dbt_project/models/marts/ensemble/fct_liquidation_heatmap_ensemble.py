@@ -26,13 +26,27 @@ import datetime
 import json
 
 from python_models.ensemble import ENSEMBLE_MODEL
-from python_models.walk_forward import in_force_values_sql
+from python_models.walk_forward import in_force_values_sql, timestamp_literal
 
 KEYS = "symbol, timeframe, bucket_start, price_bin, side"
 
 
 def _literal(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
+
+
+def _outside_boxes(boxes) -> str:
+    """Predicate: a cell lies in none of the (symbol, timeframe, first and last start, lowest and
+    highest bin) boxes ('true' when there is none)."""
+    if not boxes:
+        return "true"
+    inside = " or ".join(
+        f"(symbol = {_literal(symbol)} and timeframe = {_literal(timeframe)}"
+        f" and bucket_start between {timestamp_literal(first)} and {timestamp_literal(last)}"
+        f" and price_bin between cast('{low!r}' as double) and cast('{high!r}' as double))"
+        for symbol, timeframe, first, last, low, high in boxes
+    )
+    return f"not ({inside})"
 
 
 def _changes(weight_rows, last_load) -> tuple[str, str | None]:
@@ -92,31 +106,20 @@ def model(dbt, session):
         # keeps, per (symbol, timeframe), the cells of a range of slots and price bins and rewrites
         # or deletes the rest; the box around its rows written before lies in that range, so a
         # cell here inside the box still has its models' rows, and one outside it has none of its
-        # earlier rows left.
-        stale = f"{snapshot_end.replace('heatmap.', 'stored.')} >= cast('{weights_from}' as timestamp)"
-        heatmap.query(
-            "heatmap",
-            f"""
-            delete from {dbt.this} as stored
-            where not exists (
-                select 1
-                from (
-                    select
-                        symbol, timeframe,
-                        min(bucket_start) as first_start, max(bucket_start) as last_start,
-                        min(price_bin) as lowest_bin, max(price_bin) as highest_bin
-                    from heatmap
-                    where _loaded_at <= {since}
-                    group by symbol, timeframe
-                ) as kept
-                where kept.symbol = stored.symbol
-                    and kept.timeframe = stored.timeframe
-                    and stored.bucket_start between kept.first_start and kept.last_start
-                    and stored.price_bin between kept.lowest_bin and kept.highest_bin
+        # earlier rows left. The boxes (a few rows) are written into the delete as literals: one
+        # scan of the table testing constants, where an anti-join hashed every stored cell.
+        boxes = (
+            heatmap.filter(f"_loaded_at <= {since}")
+            .aggregate(
+                "symbol, timeframe, min(bucket_start), max(bucket_start), min(price_bin), max(price_bin)",
+                "symbol, timeframe",
             )
-            {"" if weights_from is None else "or " + stale}
-            """,
+            .fetchall()
         )
+        deleted = [_outside_boxes(boxes)]
+        if weights_from is not None:
+            deleted.append(f"{snapshot_end.replace('heatmap.', '')} >= cast('{weights_from}' as timestamp)")
+        session.execute(f"delete from {dbt.this} where {' or '.join(deleted)}")
     query = f"""
         with weights as ({weights}),
         weighted as (
