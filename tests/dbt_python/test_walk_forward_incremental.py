@@ -138,3 +138,18 @@ def test_the_levels_chain_keeps_what_the_new_day_does_not_change_and_rewrites_no
         # The build with nothing new wrote no row.
         assert now[table] == written[table], table
     assert now["fct_liquidation_clusters"] == written["fct_liquidation_clusters"]
+
+
+def test_incremental_python_models_leave_no_scratch_table(built):
+    """dbt-duckdb writes an incremental Python model's result to an ordinary `__dbt_tmp` table and
+    never drops it; the project's on-run-end hook does (macros/scratch_tables.sql)."""
+    incremental, _, _, _ = built
+    with duckdb.connect(str(working_database(incremental)), read_only=True) as con:
+        left = con.sql(
+            "select table_name from duckdb_tables() where contains(table_name, '__dbt_tmp')"
+        ).fetchall()
+        python_incremental = con.sql(
+            "select count(*) from duckdb_tables() where table_name in ('fct_liquidation_heatmap_ensemble', 'fct_model_scores')"
+        ).fetchone()[0]
+    assert python_incremental == 2
+    assert left == []
