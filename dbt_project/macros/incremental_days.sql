@@ -214,26 +214,25 @@
 
 {#- Predicate: `column` (a bucket start) lies in what this incremental run recomputes. -#}
 {% macro bucket_on_or_after_rebuild_start(column) -%}
-  {%- set start = live_notional_rebuild_from() -%}
-  {%- if start == 'all' -%}
-    (1 = 1)
-  {%- elif start is none -%}
-    (1 = 0)
-  {%- else -%}
-    ({{ column }} >= cast('{{ start }}' as timestamp))
-  {%- endif -%}
+  {{ _on_or_after_rebuild_start(column, "cast('{start}' as timestamp)") }}
 {%- endmacro %}
 
 {#- Predicate: the bucket number `column` lies in what this incremental run recomputes (the buckets
     from live_notional_rebuild_from() on; bucket_on_or_after_rebuild_start for a bucket number). -#}
 {% macro bucket_number_on_or_after_rebuild_start(column) -%}
+  {{ _on_or_after_rebuild_start(column, bucket_number("cast('{start}' as timestamp)", var('bucket_minutes'))) }}
+{%- endmacro %}
+
+{#- `column >= bound` with live_notional_rebuild_from() written into `bound` for '{start}'; every row
+    when everything is rebuilt, none when nothing changed. -#}
+{% macro _on_or_after_rebuild_start(column, bound) -%}
   {%- set start = live_notional_rebuild_from() -%}
   {%- if start == 'all' -%}
     (1 = 1)
   {%- elif start is none -%}
     (1 = 0)
   {%- else -%}
-    ({{ column }} >= {{ bucket_number("cast('" ~ start ~ "' as timestamp)", var('bucket_minutes')) }})
+    ({{ column }} >= {{ bound | replace('{start}', start | string) }})
   {%- endif -%}
 {%- endmacro %}
 

@@ -149,7 +149,8 @@ def test_incremental_python_models_leave_no_scratch_table(built):
             "select table_name from duckdb_tables() where contains(table_name, '__dbt_tmp')"
         ).fetchall()
         python_incremental = con.sql(
-            "select count(*) from duckdb_tables() where table_name in ('fct_liquidation_heatmap_ensemble', 'fct_model_scores')"
+            "select count(*) from duckdb_tables()"
+            " where table_name in ('fct_liquidation_heatmap_ensemble', 'fct_model_scores')"
         ).fetchone()[0]
     assert python_incremental == 2
     assert left == []
