@@ -53,7 +53,7 @@ def _changes(weight_rows, last_load) -> tuple[str, str | None]:
     """(what to compute again: 'all', 'changed' or 'nothing'; the weights' earliest change or None)."""
     if last_load is None:
         return "all", None
-    since = f"cast('{last_load:%Y-%m-%d %H:%M:%S.%f}' as timestamp)"
+    since = timestamp_literal(last_load)
     count, prior, earliest = (
         weight_rows.filter(f"_loaded_at > {since}")
         .aggregate("count(*), bool_or(window_id = 0), min(fitted_to)")
@@ -98,7 +98,7 @@ def model(dbt, session):
             session.execute(f"delete from {dbt.this}")
         todo = "true"
     else:
-        since = f"cast('{last_load:%Y-%m-%d %H:%M:%S.%f}' as timestamp)"
+        since = timestamp_literal(last_load)
         todo = f"heatmap._loaded_at > {since}"
         if weights_from is not None:
             todo += f" or {snapshot_end} >= cast('{weights_from}' as timestamp)"
@@ -157,7 +157,7 @@ def model(dbt, session):
             side,
             live_quantity,
             live_notional,
-            cast('{loaded_at:%Y-%m-%d %H:%M:%S.%f}' as timestamp) as _loaded_at,
+            {timestamp_literal(loaded_at)} as _loaded_at,
             {_literal(inputs)} as _inputs
         from cells
         where live_notional >= {min_notional!r}
