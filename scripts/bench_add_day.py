@@ -3,16 +3,17 @@ each incremental build: what a daily build costs once a warehouse is in its stea
 
 `bench_build.py` times the first build after its full build ("+1 day"), which also pays for what
 a full build leaves for the first incremental run to do; the builds after it are the daily case.
-For each of the given size folders (`<work>/<N>d-<trades>-synthetic`, made by bench_build.py) this
-links the next day(s) of the synthetic pool into its lake (`--pool`, the `synthetic-<trades>`
-folder beside them; days missing there are generated) and builds, printing per build the seconds,
-dbt's seconds, the CPU, the peak memory, the load average and the slowest nodes, then a table of
-the means per folder against the first folder's. The folders take turns (a day for each, then the
-next day for each), so that the machine's drift over the minutes falls on every size alike. The
-per-node results are kept beside the warehouse as `dbt_build_results.added_day_<n>.json`.
+For each of the given size folders (`<work>/<N>d-<trades>-synthetic`, made by bench_build.py)
+this links the pool's next day (the day after the lake's last) into its lake (`--pool`, the
+`synthetic-<trades>` folder beside them; days missing there are generated) and builds, printing
+per build the seconds, dbt's seconds, the CPU, the peak memory, the load average and the slowest
+nodes, then a table of the means per folder against the first folder's. The folders take turns
+(a day for each, then the next day for each), so that the machine's drift over the minutes falls
+on every size alike. Folders made with `bench_build.py --end-day` add the same days. The per-node
+results are kept beside the warehouse as `dbt_build_results.added_day_<n>.json`.
 
-    uv run python scripts/bench_add_day.py /tmp/lead/bench3/30d-1000000-synthetic \\
-        /tmp/lead/bench3/90d-1000000-synthetic /tmp/lead/bench3/365d-1000000-synthetic --days 3
+    uv run python scripts/bench_add_day.py /tmp/bench/30d-to365-1000000-synthetic \\
+        /tmp/bench/90d-to365-1000000-synthetic /tmp/bench/365d-to365-1000000-synthetic --days 3
 
 The folders are changed (their lake gains the days): use bench folders only.
 """
@@ -65,14 +66,14 @@ def main() -> int:
         for folder in args.folders:
             lake, warehouse = folder / "lake", folder / "warehouse" / "liquidations.duckdb"
             pool = args.pool or folder.parent / f"synthetic-{args.trades_per_day}"
-            days = len(list((lake / "aggTrades").glob("symbol=*/date=*")))
-            synthetic_lake.ensure_pool(pool, market, days + 1)
-            synthetic_lake.add_days(pool, lake, market, days, days)
+            day = synthetic_lake.next_day(lake, market)
+            synthetic_lake.ensure_pool(pool, market, day + 1)
+            synthetic_lake.add_days(pool, lake, market, day, day)
             result = bench_build._build(lake, warehouse, "", args, f"added_day_{n}")
             results[folder].append(result)
             slowest = ", ".join(f"{name} {seconds:.1f}" for name, seconds in result["slowest"][:4])
             print(
-                f"{folder.name}: day {days + 1}: {result['seconds']:.1f} s (dbt {result['dbt']:.1f} s, "
+                f"{folder.name}: day {day + 1}: {result['seconds']:.1f} s (dbt {result['dbt']:.1f} s, "
                 f"CPU {result['cpu_seconds']:.0f} s, peak {result['peak_mib']:,.0f} MiB, "
                 f"load {result['load']:.1f}); slowest: {slowest}",
                 flush=True,

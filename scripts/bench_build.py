@@ -11,6 +11,11 @@ Two sources of lake (--source):
              manifest: a random-walk mark price, trades, metrics, funding, book depth and truth
              liquidations, no truth positions (see that script); a few seconds a day. The default
              when any size is 60 days or more, so that every size of one run has the same source.
+With --end-day E (synthetic only) every size's lake is the N days before day E of the pool and the
+added day is day E for every size: the same new data on histories of different length, which is
+what "a build's cost follows the new data, not the history" asks. Without it a size's lake starts
+at day 0, so each size adds a different market day (its own price range, open interest and number
+of live price bins), which mixes the market's drift into the comparison.
 Each build runs in a child process, which reports its own peak resident memory (ru_maxrss: Python,
 dbt and DuckDB together) and CPU time (user + system, every thread: on a shared machine, where the
 wall time follows the other work, the CPU time is the build's own cost); the warehouse folder's
@@ -24,6 +29,7 @@ times those on a project of trivial nodes).
 
     uv run python scripts/bench_build.py --days 1 7 30 --memory-limit 4GB
     uv run python scripts/bench_build.py --days 30 90 365 --memory-limit 4GB --work /tmp/bench
+    uv run python scripts/bench_build.py --days 30 90 365 --end-day 365 --memory-limit 4GB --work /tmp/bench
 
 Figures depend on the machine; the project's figures were taken on the shared 2-core machine.
 """
@@ -196,6 +202,13 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path("data/bench_build"))
     parser.add_argument(
+        "--end-day",
+        type=int,
+        default=None,
+        help="synthetic only: every size's lake ends before this day of the pool and adds this day "
+        "(at least the largest size; see above)",
+    )
+    parser.add_argument(
         "--exclude",
         nargs="+",
         default=[],
@@ -205,6 +218,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     source = args.source or ("synthetic" if max(args.days) >= 60 else "simulate")
+    if args.end_day is not None and (source != "synthetic" or args.end_day < max(args.days)):
+        parser.error("--end-day needs --source synthetic and at least the largest of --days")
     rows = []
     for days in sorted(args.days):
         began = time.perf_counter()
@@ -213,22 +228,24 @@ def main() -> int:
 
             market = _synthetic_market(args)
             pool = args.work / f"synthetic-{args.trades_per_day}"
-            root = args.work / f"{days}d-{args.trades_per_day}-synthetic"
+            end = days if args.end_day is None else args.end_day
+            ending = "" if args.end_day is None else f"-to{end}"
+            root = args.work / f"{days}d{ending}-{args.trades_per_day}-synthetic"
             lake, truth = root / "lake", ""  # the truth liquidations are in the lake already
             warehouse = root / "warehouse" / "liquidations.duckdb"
             synthetic_lake.ensure_pool(
                 pool,
                 market,
-                days + 1,
+                end + 1,
                 progress=lambda done, total: print(
                     f"\rgenerating synthetic days {done}/{total}", end="", flush=True
                 ),
             )
             shutil.rmtree(warehouse.parent, ignore_errors=True)
-            synthetic_lake.build_lake(pool, lake, market, days)
+            synthetic_lake.build_lake(pool, lake, market, days, first=end - days)
             prepared = time.perf_counter() - began
             full = _build(lake, warehouse, truth, args, "full")
-            synthetic_lake.add_days(pool, lake, market, days, days)
+            synthetic_lake.add_days(pool, lake, market, end, end)
         else:
             root = args.work / f"{days}d-{args.trades_per_day}"
             archive, lake = root / "archive", root / "lake"

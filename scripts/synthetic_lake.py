@@ -347,10 +347,18 @@ def add_days(pool: Path, lake: Path, market: Market, first: int, last: int) -> P
     return write_manifest(lake, run_id, records)
 
 
-def build_lake(pool: Path, lake: Path, market: Market, days: int) -> None:
-    """A fresh lake of days 0..days-1 (the pool must hold them)."""
+def build_lake(pool: Path, lake: Path, market: Market, days: int, first: int = 0) -> None:
+    """A fresh lake of days first..first+days-1 (the pool must hold them)."""
     shutil.rmtree(lake, ignore_errors=True)
-    add_days(pool, lake, market, 0, days - 1)
+    add_days(pool, lake, market, first, first + days - 1)
+
+
+def next_day(lake: Path, market: Market) -> int:
+    """The pool day after the lake's last trade day."""
+    dates = [path.name.removeprefix("date=") for path in (lake / "aggTrades").glob("symbol=*/date=*")]
+    if not dates:
+        raise SystemExit(f"{lake}: no aggTrades days")
+    return (date.fromisoformat(max(dates)) - market.start).days + 1
 
 
 def main() -> int:

@@ -111,3 +111,16 @@ def test_days_depend_on_the_seed_and_the_day_only(synthetic, tmp_path):
     other = generator.Market("BTCUSDT", START, trades_per_day=5_000, seed=4)
     with pytest.raises(SystemExit, match="another synthetic market"):
         generator.ensure_pool(root / "pool", other, 1, workers=1)
+
+
+def test_a_lake_can_end_on_a_later_day_and_knows_its_next_day(synthetic, tmp_path):
+    """bench_build.py --end-day: the lakes of every size end on the same pool day, so they all add the
+    same day next (bench_add_day.py takes the day after the lake's last)."""
+    generator, market, root = synthetic
+    generator.build_lake(root / "pool", tmp_path / "lake", market, 2, first=1)
+    days = sorted(p.name for p in (tmp_path / "lake" / "aggTrades" / "symbol=BTCUSDT").iterdir())
+    assert days == ["date=2025-01-02", "date=2025-01-03"]
+    assert generator.next_day(tmp_path / "lake", market) == 3
+    assert generator.next_day(root / "lake", market) == 3  # days 0 and 1, then day 2 added
+    with pytest.raises(SystemExit, match="no aggTrades days"):
+        generator.next_day(tmp_path / "empty", market)
