@@ -41,6 +41,8 @@ TABLES = (
     "fct_liquidation_heatmap_ensemble",
     "int_heatmap__state_intervals",
     "fct_liquidation_heatmap",
+    "fct_liquidation_history",
+    "fct_liquidation_levels",
     "fct_liquidation_clusters",
 )
 # The levels chain after the lifecycle, incremental from the rebuild start (macros/incremental_levels.sql).
@@ -49,6 +51,7 @@ CHAIN = (
     "int_heatmap__state_intervals",
     "fct_liquidation_heatmap",
     "fct_liquidation_heatmap_ensemble",
+    "fct_liquidation_history",
 )
 BOOKKEEPING = ["_loaded_at", "_settings", "_inputs"]
 

@@ -1,11 +1,21 @@
 {#- The live liquidation levels at the latest bucket, per model x side x leverage x price bin,
     valued at that bucket's close. liquidation_price is the live-notional-weighted mean inside
-    the bin. -#}
+    the bin.
+
+    The levels closed before the earliest symbol's latest bucket are left out in the scan, by a
+    literal bound (a join condition would read every column of the year of levels first): the
+    live ones are a few percent of them. -#}
+{%- set earliest_latest = scalar_query(
+    "select min(last_bucket_number) from (select max(bucket_number) as last_bucket_number from "
+    ~ ref('int_buckets__timeline') ~ " group by symbol) as latest") %}
 with
 
 levels as (
 
     select * from {{ ref('int_levels__variants') }}
+    {% if earliest_latest is not none %}
+    where closed_bucket_number is null or closed_bucket_number > {{ earliest_latest }}
+    {% endif %}
 
 ),
 
