@@ -49,6 +49,14 @@ def _outside_boxes(boxes) -> str:
     return f"not ({inside})"
 
 
+def _snapshot_ends_from(start: str | None, bucket_minutes: int) -> str | None:
+    """Predicate: a cell's snapshot bucket ends at or after `start`. The bound moves back by the
+    bucket on the bare column, so DuckDB skips the row groups of older snapshots by their min/max."""
+    if start is None:
+        return None
+    return f"snapshot_at >= cast('{start}' as timestamp) - to_minutes({bucket_minutes})"
+
+
 def _changes(weight_rows, last_load) -> tuple[str, str | None]:
     """(what to compute again: 'all', 'changed' or 'nothing'; the weights' earliest change or None)."""
     if last_load is None:
@@ -93,15 +101,18 @@ def model(dbt, session):
             return session.sql(f"select * from {dbt.this} limit 0")  # nothing new: nothing to write
     scope, weights_from = _changes(weight_rows, last_load)
     snapshot_end = f"heatmap.snapshot_at + to_minutes({bucket_minutes})"
+    weights_changed = _snapshot_ends_from(weights_from, bucket_minutes)
     if scope == "all":
         if dbt.is_incremental:
             session.execute(f"delete from {dbt.this}")
-        todo = "true"
+        todo = "select * from heatmap"
     else:
         since = timestamp_literal(last_load)
-        todo = f"heatmap._loaded_at > {since}"
-        if weights_from is not None:
-            todo += f" or {snapshot_end} >= cast('{weights_from}' as timestamp)"
+        # Two selects, not one `or`: each is pushed into the scan, where the new rows' _loaded_at
+        # skips every older row group (with the `or`, every stored cell is read and tested).
+        todo = f"select * from heatmap where _loaded_at > {since}"
+        if weights_changed is not None:
+            todo += f" union all select * from heatmap where _loaded_at <= {since} and {weights_changed}"
         # The cells to compute again, and those the heatmap no longer holds, go first. The heatmap
         # keeps, per (symbol, timeframe), the cells of a range of slots and price bins and rewrites
         # or deletes the rest; the box around its rows written before lies in that range, so a
@@ -117,11 +128,12 @@ def model(dbt, session):
             .fetchall()
         )
         deleted = [_outside_boxes(boxes)]
-        if weights_from is not None:
-            deleted.append(f"{snapshot_end.replace('heatmap.', '')} >= cast('{weights_from}' as timestamp)")
+        if weights_changed is not None:
+            deleted.append(weights_changed)
         session.execute(f"delete from {dbt.this} where {' or '.join(deleted)}")
     query = f"""
         with weights as ({weights}),
+        todo as ({todo}),
         weighted as (
             select
                 {", ".join("heatmap." + k.strip() for k in KEYS.split(","))},
@@ -129,12 +141,11 @@ def model(dbt, session):
                 heatmap.snapshot_at,
                 heatmap.live_notional * weights.weight as live_notional,
                 heatmap.live_quantity * weights.weight as live_quantity
-            from heatmap
+            from todo as heatmap
             inner join weights
                 on weights.model = heatmap.model
                 and {snapshot_end} >= weights.in_force_from
                 and {snapshot_end} < weights.in_force_to
-            where {todo}
         ),
         cells as (
             select
