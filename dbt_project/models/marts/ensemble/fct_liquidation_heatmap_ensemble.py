@@ -131,9 +131,20 @@ def model(dbt, session):
         if weights_changed is not None:
             deleted.append(weights_changed)
         session.execute(f"delete from {dbt.this} where {' or '.join(deleted)}")
+    # The weights in force are found per model and snapshot (a few thousand), then joined to the cells
+    # by equality: a range join of every cell with every window's span tested cells x windows pairs,
+    # which grew with the windows, one a day (1.1 s at 365 days against 0.2 s).
     query = f"""
         with weights as ({weights}),
         todo as ({todo}),
+        snapshot_weights as (
+            select heatmap.model, heatmap.snapshot_at, weights.weight
+            from (select distinct model, snapshot_at from todo) as heatmap
+            inner join weights
+                on weights.model = heatmap.model
+                and {snapshot_end} >= weights.in_force_from
+                and {snapshot_end} < weights.in_force_to
+        ),
         weighted as (
             select
                 {", ".join("heatmap." + k.strip() for k in KEYS.split(","))},
@@ -142,10 +153,9 @@ def model(dbt, session):
                 heatmap.live_notional * weights.weight as live_notional,
                 heatmap.live_quantity * weights.weight as live_quantity
             from todo as heatmap
-            inner join weights
+            inner join snapshot_weights as weights
                 on weights.model = heatmap.model
-                and {snapshot_end} >= weights.in_force_from
-                and {snapshot_end} < weights.in_force_to
+                and weights.snapshot_at = heatmap.snapshot_at
         ),
         cells as (
             select

@@ -65,18 +65,17 @@ def model(dbt, session):
         .df()
     )
     common = {"prior_count": prior_count, "models": models}
-    # A window is fitted again when its ensemble weights were (the ensemble's scale uses them).
-    per_window = {
-        int(w): settings_key(
-            {
-                **common,
-                "weights": sorted(
-                    (str(r.model), round(float(r.weight), 12))
-                    for r in weights[weights["window_id"] == w].itertuples()
-                ),
-            }
+    # A window is fitted again when its ensemble weights were (the ensemble's scale uses them). The
+    # weights are grouped once: a filter per window cost windows x weights, 0.4 s at 365 days.
+    mixes = {
+        int(window_id): sorted(
+            (str(model), round(float(weight), 12))
+            for model, weight in zip(group["model"], group["weight"], strict=True)
         )
-        for w in windows["window_id"]
+        for window_id, group in weights.groupby("window_id")
+    }
+    per_window = {
+        int(w): settings_key({**common, "weights": mixes.get(int(w), [])}) for w in windows["window_id"]
     }
     plan = plan_windows(
         session,
