@@ -128,18 +128,27 @@ def in_force_scale_spans(rows: Iterable[tuple]) -> list[tuple[str, str, float, o
     ]
 
 
-def in_force_scales_sql(rows: Iterable[tuple]) -> str:
+def in_force_scales_sql(rows: Iterable[tuple], within: tuple[object, object] | None = None) -> str:
     """A SQL relation (symbol, model, notional_scale, in_force_from, in_force_to) of
     in_force_scale_spans(rows); a (symbol, model, time) it does not cover has scale 1 (join it
-    left and coalesce)."""
+    left and coalesce). With `within` (start, end), only the spans in force somewhere in
+    [start, end): what a join of rows of that range needs (one span a window otherwise, so the
+    relation, and a range join with it, grows a window a day)."""
 
     def quoted(text: str) -> str:
         return "'" + text.replace("'", "''") + "'"
+
+    def overlaps(start, end) -> bool:
+        if within is None:
+            return True
+        low, high = pd.Timestamp(within[0]), pd.Timestamp(within[1])
+        return (end is None or pd.Timestamp(end) > low) and (start is None or pd.Timestamp(start) < high)
 
     values = [
         f"({quoted(symbol)}, {quoted(model)}, {scale!r}::double, "
         f"{bound_literal(start, '-infinity')}, {bound_literal(end, 'infinity')})"
         for symbol, model, scale, start, end in in_force_scale_spans(rows)
+        if overlaps(start, end)
     ]
     if not values:
         return (

@@ -124,3 +124,27 @@ def test_the_scales_in_force_join_in_duckdb_and_leave_uncovered_rows_at_one():
     ).fetchall()
     assert [row[2] for row in got] == [10.0, 5.0, 10.0]
     assert duckdb.sql(in_force_scales_sql([])).fetchall() == []
+
+
+def test_the_scales_in_force_within_a_range_are_only_those_a_row_of_it_can_take():
+    import duckdb
+
+    from python_models.calibration import in_force_scales_sql
+
+    t = pd.Timestamp
+    rows = [(0, "BTCUSDT", "a", 1.0, None)] + [
+        (k, "BTCUSDT", "a", 1.0 / k, t("2026-10-01") + pd.Timedelta(days=k)) for k in range(1, 6)
+    ]
+    # Spans: window 0 until 10-02, window k over [10-01 + k days, + 1 day), window 5 from 10-06 on.
+    every = duckdb.sql(in_force_scales_sql(rows)).fetchall()
+    assert len(every) == 6
+    within = duckdb.sql(in_force_scales_sql(rows, within=(t("2026-10-03 12:00"), t("2026-10-04")))).fetchall()
+    assert [row[2] for row in within] == [0.5]  # window 2, in force over [10-03, 10-04)
+    edges = duckdb.sql(in_force_scales_sql(rows, within=(t("2026-10-03"), t("2026-10-04 00:05")))).fetchall()
+    assert sorted(row[2] for row in edges) == [1 / 3, 0.5]
+    assert (
+        len(duckdb.sql(in_force_scales_sql(rows, within=(t("2026-09-01"), t("2026-09-02")))).fetchall()) == 1
+    )
+    assert (
+        len(duckdb.sql(in_force_scales_sql(rows, within=(t("2027-01-01"), t("2027-01-02")))).fetchall()) == 1
+    )

@@ -139,7 +139,8 @@ def model(dbt, session):
         group = "symbol, model, date_trunc('hour', bucket_start), side"
         # The history as served: each bucket's notional times the model's scale in force then.
         scales = in_force_scales_sql(
-            calibration_rows.project("window_id, symbol, model, notional_scale, fitted_to").fetchall()
+            calibration_rows.project("window_id, symbol, model, notional_scale, fitted_to").fetchall(),
+            within=(min(spans[w][0] for w in todo), max(spans[w][1] for w in todo)),
         )
         history = pd.concat(
             [
