@@ -25,6 +25,7 @@ pytestmark = pytest.mark.slow
 
 START = date(2026, 10, 1)
 TABLES = (
+    "stg_truth__liquidations",
     "int_leverage__learned",
     "fct_ensemble_weights",
     "fct_model_calibration",

@@ -3,17 +3,32 @@
   truth/liquidations loaded into the lake by ingest; a live `!forceOrder@arr` recorder later), so
   `side` is the closing order's side: SELL liquidates a long, BUY a short. `position_side` says which.
   Exact duplicates (the same event recorded twice) are kept once.
-  A table, unlike the other staging models: seven tests and three scoring models read it, and each
-  would scan the lake files again.
+  Stored, unlike the other staging models: seven tests and three scoring models read it, and each
+  would scan the lake files again. Incremental by lake day (a table on Spark): a build deletes and
+  loads again the (symbol, date=) partitions of the truth files the ingest manifest lists as
+  loaded since its last load (lake_days_ingested_since_last_build, macros/incremental_rebuild.sql),
+  reading only those files, so a daily build does not reload a year of recorded liquidations. An
+  event lies in the partition of its UTC day, so a duplicate is always within one day. Deleting
+  lake files is not seen: rebuild with --full-refresh then.
 -#}
-{{ config(materialized='table') }}
-{%- set liquidations_source = lake_scan('liquidations') -%}
+{{
+    config(
+        materialized='table' if target.type == 'spark' else 'incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}{% set days = lake_days_ingested_since_last_build(['liquidations']) %}delete from {{ this }} where {{ on_dataset_days('liquidations', 'symbol', 'file_date', days) }}{% endif %}"
+    )
+}}
+-- depends_on: {{ ref('stg_ingest__manifest') }}
+{%- set days = lake_days_ingested_since_last_build(['liquidations']) if is_incremental() else 'all' %}
+{%- set liquidations_source = lake_scan('liquidations') %}
 with
 
 {% if 'liquidations' in var('truth_datasets') %}
 source as (
 
     select * from {{ liquidations_source }}
+    where {{ on_dataset_days('liquidations', 'symbol', 'date', days) }}
 
 ),
 {% else %}
@@ -45,7 +60,8 @@ typed as (
         cast(average_price as double) as average_price,
         cast(order_status as {{ text_type() }}) as order_status,
         cast(last_fill_quantity as double) as last_fill_quantity,
-        cast(accumulated_fill_quantity as double) as accumulated_fill_quantity
+        cast(accumulated_fill_quantity as double) as accumulated_fill_quantity,
+        cast(date as date) as file_date
     from source
 
 ),
@@ -66,6 +82,7 @@ renamed as (
         order_status,
         last_fill_quantity,
         accumulated_fill_quantity,
+        file_date,
         {#- The executed fill: average price and filled quantity, else the order's. #}
         case when average_price > 0 then average_price else order_price end as fill_price,
         case when accumulated_fill_quantity > 0 then accumulated_fill_quantity else original_quantity end
@@ -76,5 +93,6 @@ renamed as (
 
 select
     *,
-    fill_price * fill_quantity as fill_notional
+    fill_price * fill_quantity as fill_notional,
+    {{ node_loaded_at() }} as _loaded_at
 from renamed
