@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -14,7 +15,7 @@ import pandas as pd
 import pytest
 
 from liquidationheatmap import dbt_runner
-from liquidationheatmap.build_selection import plan, read_inputs, state_folder
+from liquidationheatmap.build_selection import plan, read_inputs, source_selectors, state_folder
 from liquidationheatmap.dbt_runner import build_warehouse, copy_warehouse, read_state, working_database
 from liquidationheatmap.ingest import ingest_archive
 
@@ -202,3 +203,31 @@ def test_a_changed_var_or_a_full_refresh_builds_every_node(built, change, expect
         assert chosen.select is None and chosen.run_dbt
     else:
         assert chosen.select == [] and not chosen.run_dbt and not chosen.publish
+
+
+def test_dbt_reads_the_ingest_manifest_as_one_file_taken_when_the_build_started(built, tmp_path):
+    """The manifest is a file per ingest run (a year of daily runs: 365 files, each opened by every
+    query of it); a build hands dbt one copy (dbt_runner.snapshot_lake_manifest), and a change to the
+    manifest still selects what reads it."""
+    snapshot = dbt_runner.target_dir_for(built.incremental) / dbt_runner.MANIFEST_SNAPSHOT
+    lake_rows = duckdb.sql(
+        f"select * from read_parquet('{built.lake}/_manifest/manifest-*.parquet', union_by_name = true)"
+    ).df()
+    copied = duckdb.sql(f"select * from read_parquet('{snapshot}')").df()
+    # Other tests of this session ingest into the lake after that build: those runs came later.
+    taken = datetime.fromtimestamp(snapshot.stat().st_mtime, UTC).replace(tzinfo=None)
+    later = lake_rows["ingested_at"] > taken
+    assert len(copied) > 0 and not later[lake_rows["run_id"].isin(copied["run_id"])].any()
+    pd.testing.assert_frame_equal(
+        copied.sort_values(["run_id", "source_path"]).reset_index(drop=True),
+        lake_rows[~later].sort_values(["run_id", "source_path"]).reset_index(drop=True),
+    )
+    compiled = (
+        dbt_runner.target_dir_for(built.incremental)
+        / "compiled/liquidationheatmap/models/staging/ingest/stg_ingest__manifest.sql"
+    ).read_text(encoding="utf-8")
+    assert str(snapshot) in compiled and "manifest-*" not in compiled
+    # The lake's files stay the source's location: a change to them selects what reads them.
+    manifest = json.loads((state_folder(built.incremental) / "manifest.json").read_text(encoding="utf-8"))
+    assert source_selectors(manifest)["_manifest"] == "source:ingest.manifest"
+    assert dbt_runner.snapshot_lake_manifest(tmp_path / "no_lake", tmp_path / "target") is None

@@ -1,10 +1,16 @@
+{#- `liquidationheatmap build` hands dbt the manifest as one file (LAKE_MANIFEST: the lake's files
+    copied when the build started, liquidationheatmap/dbt_runner.py snapshot_lake_manifest): the
+    manifest is a file per ingest run, and each of the hundred queries of it a build makes opened
+    them all. Read here, not in the source's location, so that the copy's path is no change to the
+    project for dbt's state:modified. Run by hand, dbt reads the lake's files. -#}
 {%- set manifest_source = lake_scan('_manifest') -%}
+{%- set snapshot = env_var('LAKE_MANIFEST', '') if target.type != 'spark' else '' %}
 with
 
 {% if lake_has('_manifest') %}
 source as (
 
-    select * from {{ manifest_source }}
+    select * from {{ "read_parquet('" ~ snapshot | replace("'", "''") ~ "')" if snapshot else manifest_source }}
 
 ),
 {% else %}
