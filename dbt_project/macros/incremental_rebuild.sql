@@ -40,6 +40,12 @@
   {%- if '_manifest' not in var('lake_datasets') -%}
     {{ return('all') }}
   {%- endif -%}
+  {#- A table built before it had _loaded_at: load all (dbt then stops on the schema change and
+      asks for --full-refresh). -#}
+  {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+  {%- if '_loaded_at' not in columns -%}
+    {{ return('all') }}
+  {%- endif -%}
   {%- set last_load = scalar_query("select max(_loaded_at) from " ~ this) -%}
   {%- if last_load is none -%}
     {{ return('all') }}

@@ -117,8 +117,10 @@ def schema_change_hint(failures) -> str | None:
         return None
     return (
         f"the working database holds {', '.join(models)} as an earlier version of the models built "
-        "it (its columns changed): run `liquidationheatmap build --full-refresh` once to rebuild "
-        "from the lake; the served warehouse stays as it is until that build publishes"
+        f"it (its columns changed): run `liquidationheatmap build --full-refresh --select "
+        f"{' '.join(models)}` once to rebuild {'it' if len(models) == 1 else 'them'} from the lake "
+        "(`--full-refresh` alone rebuilds everything); the served warehouse stays as it is until a "
+        "build publishes"
     )
 
 
