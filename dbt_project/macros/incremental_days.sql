@@ -176,6 +176,19 @@
 
 
 {#-
+  Whether an incremental model can tell what changed since its last load: the lake has an ingest
+  manifest, and `this` has _loaded_at (a table built before it had the column cannot say; the
+  model then rebuilds all, and dbt stops on the schema change and asks for a --full-refresh of it).
+-#}
+{% macro changes_since_last_load_known() %}
+  {%- if '_manifest' not in var('lake_datasets') -%}
+    {{ return(false) }}
+  {%- endif -%}
+  {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+  {{ return('_loaded_at' in columns) }}
+{% endmacro %}
+
+{#-
   Where an incremental model that is rebuilt from a point in time on (int_scoring__live_notional_per_bucket)
   starts: midnight of the day before the earliest of
   - the first event of any lake file the ingest manifest lists as loaded after the model's last load
@@ -189,13 +202,7 @@
   to say what changed) and none when nothing changed since.
 -#}
 {% macro live_notional_rebuild_from(with_positions=false) %}
-  {%- if '_manifest' not in var('lake_datasets') -%}
-    {{ return('all') }}
-  {%- endif -%}
-  {#- A table built before it had _loaded_at: recompute all (dbt then stops on the schema change and
-      asks for --full-refresh). -#}
-  {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
-  {%- if '_loaded_at' not in columns -%}
+  {%- if not changes_since_last_load_known() -%}
     {{ return('all') }}
   {%- endif -%}
   {%- set last_load = scalar_query("select max(_loaded_at) from " ~ this) -%}

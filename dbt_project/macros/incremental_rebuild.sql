@@ -37,13 +37,7 @@
   model is empty, or the lake has no manifest to say what changed).
 -#}
 {% macro lake_days_ingested_since_last_build(datasets) %}
-  {%- if '_manifest' not in var('lake_datasets') -%}
-    {{ return('all') }}
-  {%- endif -%}
-  {#- A table built before it had _loaded_at: load all (dbt then stops on the schema change and
-      asks for --full-refresh). -#}
-  {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
-  {%- if '_loaded_at' not in columns -%}
+  {%- if not changes_since_last_load_known() -%}
     {{ return('all') }}
   {%- endif -%}
   {%- set last_load = scalar_query("select max(_loaded_at) from " ~ this) -%}

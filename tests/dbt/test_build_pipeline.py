@@ -101,6 +101,7 @@ def test_incremental_build_equals_full_refresh(built, model, keys):
                     "int_buckets__price_extremes",
                     "int_heatmap__state_intervals",
                     "fct_liquidation_heatmap",
+                    "fct_liquidation_history",
                 )
                 else f"select * from {model}"
             ).df()

@@ -231,3 +231,26 @@ def test_dbt_reads_the_ingest_manifest_as_one_file_taken_when_the_build_started(
     manifest = json.loads((state_folder(built.incremental) / "manifest.json").read_text(encoding="utf-8"))
     assert source_selectors(manifest)["_manifest"] == "source:ingest.manifest"
     assert dbt_runner.snapshot_lake_manifest(tmp_path / "no_lake", tmp_path / "target") is None
+
+
+def test_a_table_of_an_earlier_version_stops_the_build_with_the_refresh_that_repairs_it(built, tmp_path):
+    """A warehouse built before stg_truth__liquidations was incremental holds it without _loaded_at:
+    the build stops on dbt's schema change (not on a query of the missing column) and the hint names
+    the one model to refresh, which repairs it."""
+    from liquidationheatmap.commands.build import schema_change_hint
+
+    warehouse = tmp_path / "liquidations.duckdb"
+    copy_warehouse(built.incremental, warehouse)
+    with duckdb.connect(str(working_database(warehouse))) as con:
+        con.execute("alter table stg_truth__liquidations drop column _loaded_at")
+        con.execute("alter table stg_truth__liquidations drop column file_date")
+    failed = build_warehouse(built.lake, warehouse, select=["stg_truth__liquidations"])
+    assert not failed.success
+    hint = schema_change_hint(failed.failures)
+    assert hint is not None, [(n.name, n.message) for n in failed.failures]
+    assert "--full-refresh --select stg_truth__liquidations`" in hint
+    repaired = build_warehouse(built.lake, warehouse, select=["stg_truth__liquidations"], full_refresh=True)
+    assert repaired.success, [(n.name, n.message) for n in repaired.failures] or repaired.error
+    with duckdb.connect(str(working_database(warehouse)), read_only=True) as con:
+        columns = {row[0] for row in con.execute("describe stg_truth__liquidations").fetchall()}
+    assert {"_loaded_at", "file_date"} <= columns
