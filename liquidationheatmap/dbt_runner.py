@@ -336,9 +336,10 @@ def snapshot_lake_manifest(lake: Path, folder: Path) -> Path | None:
     no manifest.
 
     The models, macros and scoped tests query the manifest a hundred times a build, and each query
-    of the lake's files opened every one of them: a year of daily ingest runs is 365 files, about
-    0.08 s a query. The snapshot is taken once, before dbt starts, as the build's other inputs are
-    (a file ingested meanwhile is new to the next build). Written under a temporary name and renamed.
+    of the lake's files opened every one of them: a year of daily ingest runs is 365 files, 0.021 s a
+    query against 0.0007 s on the copy (scripts/bench_manifest_reads.py). The snapshot is taken
+    once, before dbt starts, as the build's other inputs are (a file ingested meanwhile is new to
+    the next build). Written under a temporary name and renamed.
     """
     files = sorted((Path(lake) / "_manifest").glob("manifest-*.parquet"))
     if not files:
